@@ -1,0 +1,31 @@
+import { isTailnetIrError, ExitCode } from '../core/errors.js';
+import { terminalSafe } from '../core/terminal-text.js';
+
+/** Print a command's result: JSON (one document on stdout) or the human rendering. */
+export function emit(json: boolean | undefined, data: unknown, human: () => string): void {
+  if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  else {
+    const text = human();
+    if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+}
+
+/** Render an error for the user and return the exit code it maps to. */
+export function reportError(err: unknown, json: boolean): number {
+  if (isTailnetIrError(err)) {
+    if (json) process.stdout.write(`${JSON.stringify(err.toJSON())}\n`);
+    else {
+      process.stderr.write(`error: ${terminalSafe(err.message)}\n`);
+      if (err.hint) process.stderr.write(`hint: ${terminalSafe(err.hint)}\n`);
+    }
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) process.stdout.write(`${JSON.stringify({ error: 'internal', message })}\n`);
+  else {
+    process.stderr.write(`internal error: ${terminalSafe(message)}\n`);
+    if (process.env.TAILNET_IR_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write('hint: this is a bug in tailnet-ir; rerun with TAILNET_IR_DEBUG=1 for a stack trace.\n');
+  }
+  return ExitCode.remote;
+}
