@@ -312,6 +312,8 @@ export class TailscaleClient implements TailnetApi {
           try {
             res = await this.send(spec, path);
           } catch (err) {
+            // Errors of our own (e.g. the OAuth token endpoint refused the client) are final.
+            if (err instanceof ApiError) throw err;
             const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
             this.options.onRequest?.({ method: spec.method, path, status: timedOut ? 'timeout' : 'network-error', attempt, ms: this.retryEnv.now() - started });
             const error = new ApiUnavailableError(

@@ -40,7 +40,7 @@ export function buildSimServer(options: SimServerOptions & { token: string }): {
   const tokenActor: SimActor = { id: actorUser.id, type: 'USER', loginName: actorUser.loginName, displayName: actorUser.displayName };
   const oauthTokens = new Map<string, { clientId: string; expiresAt: number }>();
 
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, forceCloseConnections: true });
   // Keep every body as raw text: HuJSON must reach the policy engine byte for byte.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
