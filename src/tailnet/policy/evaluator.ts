@@ -1,0 +1,303 @@
+/**
+ * Reachability evaluator: a policy compiled against an inventory. Every rule's source and every
+ * destination entry is resolved once into per-family device bitsets, so answering "what can S
+ * reach" is a few bitset ORs rather than a walk over rules × devices.
+ *
+ * Semantics (reference policy-semantics.md): allow-only, union of all rules, default deny (no
+ * `acls` and no `grants` key = allow all); tagged devices have no user identity; identity
+ * selectors cover every address of a device, address literals only the addresses they name.
+ */
+import type { Device, User } from '../types.js';
+import { AddressSet, EVERY_ADDRESS, TAILNET_ALL, formatIp, parseIp, type Family, type ParsedIp } from './addresses.js';
+import { type Bitset, hasBit, newBitset, orInto, setBit } from './bitset.js';
+import type { Alias, NetworkRule, Policy, RuleDestination } from './policy-model.js';
+import { conditionHolds, type PostureAttrs } from './posture.js';
+import { capabilityKey, DEFAULT_PROTOS, ALL_PORTS, type Capability } from './protocols.js';
+
+export interface Inventory {
+  devices: Device[];
+  users: User[];
+}
+
+export interface DeviceEntry {
+  index: number;
+  device: Device;
+  v4: number | undefined;
+  v6: bigint | undefined;
+  tagged: boolean;
+  /** Owner login (lower case) for untagged devices; undefined for tagged ones. */
+  owner: string | undefined;
+  attrs: PostureAttrs | undefined;
+}
+
+/** Interns capability lists so "same access" is an integer comparison, shared across models. */
+export class CapabilityTable {
+  private readonly byKey = new Map<string, number>();
+  readonly caps: Capability[][] = [];
+  readonly keys: string[] = [];
+  id(caps: Capability[]): number {
+    const key = capabilityKey(caps);
+    let id = this.byKey.get(key);
+    if (id === undefined) {
+      id = this.caps.length;
+      this.byKey.set(key, id);
+      this.caps.push(caps);
+      this.keys.push(key);
+    }
+    return id;
+  }
+}
+
+interface ResolvedSelector {
+  devs: Bitset;
+  addrs: AddressSet;
+}
+
+export interface CompiledDestination {
+  dst: RuleDestination;
+  capsId: number;
+  self: boolean;
+  sel: ResolvedSelector;
+  bits: Record<Family, Bitset>;
+}
+
+export interface CompiledRule {
+  rule: NetworkRule;
+  sel: ResolvedSelector;
+  /** Source devices per family (posture already applied). */
+  bits: Record<Family, Bitset>;
+  dsts: CompiledDestination[];
+}
+
+export interface Grant {
+  kind: 'acl' | 'grant';
+  /** -1 for the implicit allow-all of a policy without `acls` and `grants`. */
+  index: number;
+  line: number;
+  /** The dst entry that matched. */
+  dst: string;
+}
+
+export class CompiledPolicy {
+  readonly devices: DeviceEntry[];
+  readonly rules: CompiledRule[] = [];
+  readonly byAddress = new Map<string, DeviceEntry>();
+  readonly byName = new Map<string, DeviceEntry>();
+  readonly users: Map<string, User>;
+  /** Untagged devices per owner login. */
+  readonly ownerDevices = new Map<string, Bitset>();
+  readonly size: number;
+
+  constructor(
+    readonly policy: Policy,
+    readonly inventory: Inventory,
+    readonly capTable: CapabilityTable = new CapabilityTable(),
+  ) {
+    this.users = new Map(inventory.users.map((u) => [u.loginName.toLowerCase(), u]));
+    this.devices = inventory.devices.map((device, index) => {
+      let v4: number | undefined;
+      let v6: bigint | undefined;
+      for (const a of device.addresses ?? []) {
+        const ip = parseIp(a);
+        if (ip?.family === 'v4' && v4 === undefined) v4 = ip.value as number;
+        if (ip?.family === 'v6' && v6 === undefined) v6 = ip.value as bigint;
+      }
+      const tagged = (device.tags ?? []).length > 0;
+      return { index, device, v4, v6, tagged, owner: tagged ? undefined : device.user?.toLowerCase(), attrs: device.postureAttributes };
+    });
+    this.size = this.devices.length;
+    for (const d of this.devices) {
+      if (d.v4 !== undefined) this.byAddress.set(formatIp({ family: 'v4', value: d.v4 }), d);
+      if (d.v6 !== undefined) this.byAddress.set(formatIp({ family: 'v6', value: d.v6 }), d);
+      if (d.owner) {
+        let b = this.ownerDevices.get(d.owner);
+        if (!b) this.ownerDevices.set(d.owner, (b = newBitset(this.size)));
+        setBit(b, d.index);
+      }
+    }
+    // No `acls` and no `grants` key: every node gets the wildcard rule (capture nodeattrs-attr-c1).
+    const rules = policy.allowAll ? [ALLOW_ALL_RULE] : policy.rules;
+    for (const rule of rules) this.rules.push(this.compileRule(rule));
+  }
+
+  /** Approved subnet routes (exit routes excluded): part of what `*` means as a source. */
+  private subnetRoutes(): AddressSet {
+    let s = AddressSet.empty;
+    for (const d of this.devices)
+      for (const r of d.device.enabledRoutes ?? []) {
+        if (r === '0.0.0.0/0' || r === '::/0') continue;
+        const p = AddressSet.parsePrefix(r);
+        if (p) s = s.union(p);
+      }
+    return s;
+  }
+
+  private allSources: AddressSet | undefined;
+
+  resolve(alias: Alias, side: 'src' | 'dst'): ResolvedSelector {
+    const devs = newBitset(this.size);
+    let addrs = AddressSet.empty;
+    const pick = (pred: (d: DeviceEntry) => boolean): void => {
+      for (const d of this.devices) if (pred(d)) setBit(devs, d.index);
+    };
+    switch (alias.kind) {
+      case 'all':
+        addrs = side === 'src' ? (this.allSources ??= TAILNET_ALL.union(this.subnetRoutes())) : EVERY_ADDRESS;
+        break;
+      case 'user':
+        pick((d) => d.owner === alias.login);
+        break;
+      case 'userDomain':
+        pick((d) => d.owner !== undefined && d.owner.endsWith(`@${alias.domain}`));
+        break;
+      case 'group': {
+        const members = new Set(alias.members);
+        pick((d) => d.owner !== undefined && members.has(d.owner));
+        break;
+      }
+      case 'tag':
+        pick((d) => (d.device.tags ?? []).includes(alias.name));
+        break;
+      case 'autogroup':
+        switch (alias.name) {
+          case 'member':
+            pick((d) => !d.tagged && !d.device.isExternal && this.users.get(d.owner ?? '')?.type !== 'shared');
+            break;
+          case 'tagged':
+            pick((d) => d.tagged);
+            break;
+          case 'shared':
+            pick((d) => !d.tagged && (d.device.isExternal === true || this.users.get(d.owner ?? '')?.type === 'shared'));
+            break;
+          case 'danger-all':
+            addrs = EVERY_ADDRESS;
+            break;
+          case 'self':
+          case 'internet':
+            break; // self is per-source; internet is never a tailnet device.
+          default:
+            pick((d) => !d.tagged && this.users.get(d.owner ?? '')?.role === alias.name);
+        }
+        break;
+      case 'host':
+      case 'ipset':
+      case 'prefix':
+        addrs = alias.addrs;
+        break;
+      case 'service':
+        break;
+    }
+    return { devs, addrs };
+  }
+
+  /** Does device d, on family f, fall under a resolved selector? */
+  covers(sel: ResolvedSelector, d: DeviceEntry, f: Family): boolean {
+    if (f === 'v4') return d.v4 !== undefined && (hasBit(sel.devs, d.index) || sel.addrs.hasV4(d.v4));
+    return d.v6 !== undefined && (hasBit(sel.devs, d.index) || sel.addrs.hasV6(d.v6));
+  }
+
+  postureHolds(names: string[] | undefined, attrs: PostureAttrs | undefined): boolean {
+    if (!names || names.length === 0) return true;
+    return names.some((n) => (this.policy.postures.get(n) ?? []).every((c) => conditionHolds(c, attrs)));
+  }
+
+  private compileRule(rule: NetworkRule): CompiledRule {
+    let sel: ResolvedSelector = { devs: newBitset(this.size), addrs: AddressSet.empty };
+    for (const a of rule.src) {
+      const r = this.resolve(a, 'src');
+      orInto(sel.devs, r.devs);
+      sel = { devs: sel.devs, addrs: sel.addrs.union(r.addrs) };
+    }
+    const bits = { v4: newBitset(this.size), v6: newBitset(this.size) };
+    for (const d of this.devices) {
+      if (!this.postureHolds(rule.posture, d.attrs)) continue;
+      if (this.covers(sel, d, 'v4')) setBit(bits.v4, d.index);
+      if (this.covers(sel, d, 'v6')) setBit(bits.v6, d.index);
+    }
+    const dsts = rule.dst.map((dst): CompiledDestination => {
+      const self = dst.alias.kind === 'autogroup' && dst.alias.name === 'self';
+      const dsel = this.resolve(dst.alias, 'dst');
+      const dbits = { v4: newBitset(this.size), v6: newBitset(this.size) };
+      if (!self)
+        for (const d of this.devices) {
+          if (this.covers(dsel, d, 'v4')) setBit(dbits.v4, d.index);
+          if (this.covers(dsel, d, 'v6')) setBit(dbits.v6, d.index);
+        }
+      return { dst, capsId: this.capTable.id(dst.caps), self, sel: dsel, bits: dbits };
+    });
+    return { rule, sel, bits, dsts };
+  }
+
+  // ---- address-level queries (tests, `policy reach`) ----
+
+  deviceAt(ip: ParsedIp): DeviceEntry | undefined {
+    return this.byAddress.get(formatIp(ip));
+  }
+
+  private matchesSource(r: CompiledRule, ip: ParsedIp, dev: DeviceEntry | undefined, attrs: PostureAttrs | undefined): boolean {
+    const byIdentity = dev !== undefined && hasBit(r.sel.devs, dev.index);
+    if (!byIdentity && !r.sel.addrs.has(ip)) return false;
+    return this.postureHolds(r.rule.posture, attrs);
+  }
+
+  private matchesDestination(cd: CompiledDestination, src: DeviceEntry | undefined, ip: ParsedIp, dev: DeviceEntry | undefined): boolean {
+    if (cd.self) return src !== undefined && dev !== undefined && !src.tagged && !dev.tagged && src.owner === dev.owner;
+    return (dev !== undefined && hasBit(cd.sel.devs, dev.index)) || cd.sel.addrs.has(ip);
+  }
+
+  /**
+   * Which rules let source address `src` open `proto`/`port` to address `dst`? Empty = denied.
+   * `proto` undefined means "any default protocol" (the `tests` view). ICMP answers the policy
+   * view: a `proto: tcp` rule does not allow ping here (policy-semantics.md §8.2).
+   */
+  grantsFor(src: ParsedIp, dst: ParsedIp, proto: number | undefined, port: number, srcAttrs?: PostureAttrs): Grant[] {
+    if (src.family !== dst.family) return [];
+    const sdev = this.deviceAt(src);
+    const ddev = this.deviceAt(dst);
+    const attrs = srcAttrs ?? sdev?.attrs;
+    const out: Grant[] = [];
+    for (const r of this.rules) {
+      if (!this.matchesSource(r, src, sdev, attrs)) continue;
+      for (const cd of r.dsts) {
+        if (!this.matchesDestination(cd, sdev, dst, ddev)) continue;
+        if (!capsAllow(cd.dst.caps, proto, port)) continue;
+        out.push({ kind: r.rule.kind, index: r.rule.index, line: r.rule.line, dst: cd.dst.text });
+      }
+    }
+    return out;
+  }
+
+  /** Rules whose source side matches this address at all (used to prove "reaches nothing"). */
+  rulesMatchingSource(src: ParsedIp, srcAttrs?: PostureAttrs): CompiledRule[] {
+    const dev = this.deviceAt(src);
+    return this.rules.filter((r) => this.matchesSource(r, src, dev, srcAttrs ?? dev?.attrs));
+  }
+}
+
+function capsAllow(caps: readonly Capability[], proto: number | undefined, port: number): boolean {
+  return caps.some((c) => {
+    // Without a proto, tests ask about TCP-or-UDP access (reference tailscale-api.md §3).
+    const protos = proto === undefined ? c.protos.filter((p) => p === 6 || p === 17) : c.protos.filter((p) => p === proto);
+    if (protos.length === 0) return false;
+    if (protos.every((p) => p !== 6 && p !== 17 && p !== 132)) return true;
+    return c.ports.some((r) => r.lo <= port && port <= r.hi);
+  });
+}
+
+export const ALL_CAPS: Capability[] = [{ protos: DEFAULT_PROTOS, ports: [ALL_PORTS] }];
+
+const ALLOW_ALL_RULE: NetworkRule = {
+  kind: 'acl',
+  index: -1,
+  line: 0,
+  srcTexts: ['*'],
+  src: [{ kind: 'all' }],
+  dst: [{ text: '*:*', alias: { kind: 'all' }, aliasText: '*', caps: ALL_CAPS }],
+  posture: undefined,
+  via: undefined,
+  node: { type: 'null', offset: 0, length: 0 },
+};
+
+export function compilePolicy(policy: Policy, inventory: Inventory, capTable?: CapabilityTable): CompiledPolicy {
+  return new CompiledPolicy(policy, inventory, capTable);
+}

@@ -1,0 +1,13 @@
+/**
+ * Policy engine: HuJSON parsing and byte-preserving edits, the reachability evaluator, policy
+ * tests, the provable quarantine planner, blast radius and release. Pure: no I/O, no clock, no
+ * randomness. See docs/policy.md for how a quarantine is proven.
+ */
+export type { Inventory, Grant, DeviceEntry } from './evaluator.js';
+export { compilePolicy, CompiledPolicy, CapabilityTable } from './evaluator.js';
+export { PolicyInvalidError, PolicyUnsupportedError } from './errors.js';
+export { parseHujson } from './hujson.js';
+export { parsePolicy, type Policy, type NetworkRule, type Alias } from './policy-model.js';
+export { runPolicyTests, runSshTests } from './policy-tests.js';
+export { checkPolicy, type CheckPolicyOptions } from './check-policy.js';
+export { AddressSet, parseIp, formatIp } from './addresses.js';
