@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { InputFileError } from '../../core/errors.js';
+import { parseLocatedYaml } from '../../core/located-yaml.js';
 
 const identity = z.string().min(1);
 const role = z.enum(['owner', 'member', 'admin', 'it-admin', 'network-admin', 'billing-admin', 'auditor']);
@@ -152,24 +152,9 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 
 export const defaultScenarioPath = fileURLToPath(new URL('../../../scenarios/default.yaml', import.meta.url));
 
-/** Parse scenario text (YAML or JSON). Errors name the file, line and field. */
+/** Parse scenario text (YAML or JSON). Errors name the file, the line and the field. */
 export function parseScenario(text: string, file: string): Scenario {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = lineCounter.linePos(e.pos[0]);
-    throw new InputFileError(file, e.message.split('\n')[0] ?? 'invalid YAML', { line: pos.line, column: pos.col });
-  }
-  const result = scenarioSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const path = issue.path.map((p) => (typeof p === 'number' ? p : String(p)));
-    const node = nodeAt(doc.contents, path);
-    const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-    throw new InputFileError(file, issue.message, { ...(line ? { line } : {}), field: formatPath(path) });
-  }
-  return result.data;
+  return parseLocatedYaml(text, file, scenarioSchema);
 }
 
 export async function loadScenario(file?: string): Promise<Scenario> {
@@ -181,21 +166,4 @@ export async function loadScenario(file?: string): Promise<Scenario> {
     throw new InputFileError(path, `cannot read scenario: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   return parseScenario(text, path);
-}
-
-function nodeAt(node: unknown, path: (string | number)[]): YamlNode | undefined {
-  let current = node as YamlNode | undefined;
-  let last = current;
-  for (const key of path) {
-    if (isMap(current)) current = current.get(key, true) as YamlNode | undefined;
-    else if (isSeq(current) && typeof key === 'number') current = current.get(key, true) as YamlNode | undefined;
-    else break;
-    if (current) last = current;
-    else break;
-  }
-  return last;
-}
-
-function formatPath(path: (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(top level)';
 }

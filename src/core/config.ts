@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * `tailnet-ir.yaml`: who the responders are, what the node must never reach, how to reach the
+ * node over SSH, how evidence is signed, which steps need a human. Secrets are never written
+ * inline: the file names an environment variable or a file that holds them.
+ */
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h')
+  .transform((v) => {
+    const n = Number.parseInt(v, 10);
+    const unit = v.replace(/^\d+/, '');
+    return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[unit as 'ms' | 's' | 'm' | 'h'];
+  });
+
+const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[^\s[\]]+):\d{1,5}$/, 'host:port with a single port, e.g. tag:db:5432 or 100.64.0.20:5432');
+
+const userAtHost = z.string().regex(/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(:\d{1,5})?$|^([A-Za-z0-9._-]+@)?\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'USER@HOST[:PORT]');
+
+const secretRef = z
+  .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(), file: z.string().optional() })
+  .strict()
+  .refine((s) => (s.env ? 1 : 0) + (s.file ? 1 : 0) === 1, 'name exactly one of env or file; secrets are never written in the config');
+
+const approvalMode = z.enum(['auto', 'manual']);
+
+export const configSchema = z
+  .object({
+    /** Selectors (users, groups, tags) that keep inbound SSH to a quarantined node. */
+    responders: z.array(z.string().min(1)).min(1).default(['group:incident-response']),
+    /** Destinations the quarantine pins as denied with policy tests. */
+    highRiskResources: z.array(hostPort).default([]),
+    quarantine: z
+      .object({
+        /** Also cut inbound access to the node, except responders' SSH. */
+        isolateInbound: z.boolean().default(false),
+        tag: z.string().regex(/^tag:[A-Za-z0-9-]+$/).default('tag:quarantine'),
+      })
+      .strict()
+      .default({ isolateInbound: false, tag: 'tag:quarantine' }),
+    ssh: z
+      .object({
+        user: z.string().min(1).default('root'),
+        identityFile: z.string().optional(),
+        identityPassphrase: secretRef.optional(),
+        /** Use the SSH agent for authentication (never forwarded). */
+        agent: z.boolean().default(false),
+        knownHosts: z.string().optional(),
+        jump: userAtHost.optional(),
+        connectTimeout: duration.default(15_000),
+        commandTimeout: duration.default(300_000),
+        /** Per-device addresses instead of the Tailscale address (out-of-band management). */
+        devices: z
+          .record(
+            z.string(),
+            z
+              .object({
+                address: z.string().min(1),
+                port: z.number().int().min(1).max(65535).default(22),
+                user: z.string().optional(),
+                jump: userAtHost.optional(),
+              })
+              .strict(),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({ user: 'root', agent: false, connectTimeout: 15_000, commandTimeout: 300_000, devices: {} }),
+    collection: z
+      .object({
+        collectors: z.array(z.string()).default(['tailscale-client', 'host-triage', 'containers', 'scaletail']),
+        /**
+         * When suspending the user would cut the tailnet path the collector needs:
+         * `collect-first` reorders collection before the identity step, `out-of-band` requires
+         * an address in ssh.devices, `ask` lets an interactive operator choose.
+         */
+        whenIdentityCutsPath: z.enum(['collect-first', 'out-of-band', 'ask']).default('collect-first'),
+      })
+      .strict()
+      .default({ collectors: ['tailscale-client', 'host-triage', 'containers', 'scaletail'], whenIdentityCutsPath: 'collect-first' }),
+    evidence: z
+      .object({
+        signingKey: z.string().optional(),
+        signingKeyPassphrase: secretRef.optional(),
+        /** Principal written to allowed_signers and used with `ssh-keygen -Y verify -I`. */
+        signerIdentity: z.string().default('tailnet-ir'),
+        useAgent: z.boolean().default(false),
+      })
+      .strict()
+      .default({ signerIdentity: 'tailnet-ir', useAgent: false }),
+    approvals: z
+      .object({
+        default: approvalMode.default('manual'),
+        steps: z.record(z.string(), approvalMode).default({}),
+      })
+      .strict()
+      .default({ default: 'manual', steps: {} }),
+    pager: z
+      .object({
+        listen: z.string().default('127.0.0.1:8080'),
+        pagerduty: z.object({ secrets: z.array(secretRef).min(1) }).strict().optional(),
+        opsgenie: z.object({ header: z.string().default('X-Tailnet-IR-Token'), secret: secretRef }).strict().optional(),
+        generic: z.object({ header: z.string().default('X-Signature-256'), secret: secretRef }).strict().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type SecretRef = z.infer<typeof secretRef>;
+
+/** The configuration in force when no file is given. */
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
