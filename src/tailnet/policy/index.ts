@@ -11,3 +11,6 @@ export { parsePolicy, type Policy, type NetworkRule, type Alias } from './policy
 export { runPolicyTests, runSshTests } from './policy-tests.js';
 export { checkPolicy, type CheckPolicyOptions } from './check-policy.js';
 export { AddressSet, parseIp, formatIp } from './addresses.js';
+export { findDevice, requireDevice, closestDeviceNames } from './device-lookup.js';
+export { reachFrom, reachCheck, type ReachReport, type ReachCheck, type RuleRef } from './reach.js';
+export { renderTestFailures, renderReach, renderReachCheck, ruleRefText } from './render.js';

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import type { CommandSpec } from '../command-spec.js';
+
+// Only types at top level: implementations load lazily in each action so `--help` stays fast.
+
+interface CommonOpts {
+  policy: string;
+  devices: string;
+  users?: string;
+  json?: boolean;
+}
+
+async function loadInputs(opts: CommonOpts) {
+  const files = await import('../../tailnet/policy-files.js');
+  const engine = await import('../../tailnet/policy/index.js');
+  const { InputFileError } = await import('../../core/errors.js');
+  const text = await files.readPolicyText(opts.policy);
+  const inventory = await files.readInventory(opts.devices, opts.users);
+  let policy;
+  try {
+    policy = engine.parsePolicy(text);
+  } catch (e) {
+    if (e instanceof engine.PolicyInvalidError)
+      throw new InputFileError(opts.policy, e.message, undefined, { hint: 'fix the policy file; nothing was changed.' });
+    throw e;
+  }
+  return { files, engine, text, inventory, policy };
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .requiredOption('--policy <file>', 'policy file (HuJSON or JSON), e.g. saved from GET /api/v2/tailnet/-/acl')
+    .requiredOption('--devices <file>', 'body of GET /api/v2/tailnet/-/devices ({"devices": [...]})')
+    .option('--users <file>', 'body of GET /api/v2/tailnet/-/users (needed for autogroup:admin and other roles)')
+    .option('--json', 'machine-readable output');
+}
+
+const spec: CommandSpec = {
+  name: 'policy',
+  summary: 'Evaluate, test, quarantine and release Tailscale policy files offline (no API calls)',
+  configure(cmd) {
+    cmd.description(
+      'Offline policy engine: run the policy tests the control server would run, ask what a device can ' +
+        'reach and which rule grants it, and plan a provable quarantine edit (or lift one).',
+    );
+
+    common(cmd.command('test'))
+      .description("Run the policy's tests and sshTests (plus --extra-tests) as the control server does. Exit 0 pass, 1 fail, 2 bad input.")
+      .option('--extra-tests <file>', 'JSON array of further test entries, as sent to POST /acl/validate')
+      .action(async (opts: CommonOpts & { extraTests?: string }) => {
+        const { files, engine, inventory, policy } = await loadInputs(opts);
+        const { emit } = await import('../output.js');
+        const { terminalSafe } = await import('../../core/terminal-text.js');
+        const extra = opts.extraTests ? await files.readExtraTests(opts.extraTests) : [];
+        const model = engine.compilePolicy(policy, inventory);
+        const failures = [...engine.runPolicyTests(model, policy.tests), ...engine.runSshTests(model, policy.sshTests), ...engine.runPolicyTests(model, extra)];
+        const total = policy.tests.length + policy.sshTests.length + extra.length;
+        emit(opts.json, { ok: failures.length === 0, tests: total, failures }, () =>
+          terminalSafe(failures.length ? engine.renderTestFailures(failures) : `all ${total} test(s) passed`),
+        );
+        if (failures.length) process.exitCode = 1;
+      });
+
+    common(cmd.command('reach'))
+      .description('What a source (device, IP, user, group or tag) can reach, with the granting rule and its line. With --to, exit 1 when denied.')
+      .requiredOption('--from <source>', 'device name, MagicDNS name, node id, Tailscale IP, or an identity (user@example.com, group:x, tag:x)')
+      .option('--to <host:port>', 'a single destination: device, tag, host alias or IP, with one port')
+      .action(async (opts: CommonOpts & { from: string; to?: string }) => {
+        const { engine, inventory, policy } = await loadInputs(opts);
+        const { emit } = await import('../output.js');
+        const { terminalSafe } = await import('../../core/terminal-text.js');
+        const model = engine.compilePolicy(policy, inventory);
+        if (opts.to) {
+          const check = engine.reachCheck(model, opts.from, opts.to);
+          emit(opts.json, check, () => terminalSafe(engine.renderReachCheck(check)));
+          if (!check.allowed) process.exitCode = 1;
+        } else {
+          const report = engine.reachFrom(model, opts.from);
+          emit(opts.json, report, () => terminalSafe(engine.renderReach(report)));
+        }
+      });
+  },
+};
+export default spec;
