@@ -127,10 +127,7 @@ export function buildSimServer(options: SimServerOptions & { token: string }): {
     const q = req.query as { type?: string; previewFor?: string };
     if (q.type !== 'user' && q.type !== 'ipport') throw new SimHttpError(400, { message: 'type must be "user" or "ipport"' });
     if (!q.previewFor) throw new SimHttpError(400, { message: 'previewFor is required' });
-    const validation = tailnet.validatePolicy(bodyText(req));
-    if (validation.message && validation.message !== 'test(s) failed') throw new SimHttpError(400, { message: validation.message });
-    // Rule matching needs the policy engine's evaluator; the simulator reports the request shape.
-    return { matches: [], type: q.type, previewFor: q.previewFor };
+    return tailnet.previewPolicy(bodyText(req), q.type, q.previewFor);
   });
 
   // ---- devices -----------------------------------------------------------------------------

@@ -24,6 +24,15 @@ export interface SimPolicyChecker {
     inventory: { devices: Device[]; users: User[] },
     options?: { extraTests?: PolicyTest[]; includeOwnTests?: boolean },
   ): { failures: PolicyTestFailure[] };
+  /** Rules that apply to a user (`type=user`) or that let traffic reach `IP:port` (`ipport`). */
+  preview?(text: string, inventory: { devices: Device[]; users: User[] }, type: 'user' | 'ipport', previewFor: string): SimPreviewMatch[];
+}
+
+/** One entry of `/acl/preview`'s `matches`. */
+export interface SimPreviewMatch {
+  users: string[];
+  ports: string[];
+  lineNumber: number;
 }
 
 /** An API answer other than 2xx, with the body Tailscale would send. */
@@ -404,6 +413,25 @@ export class SimTailnet {
       return failures.length ? { message: 'test(s) failed', data: failures } : {};
     } catch (err) {
       return { message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** `/acl/preview`: rule matches of a candidate policy for a user or an `IP:port`. Never saves. */
+  previewPolicy(text: string, type: 'user' | 'ipport', previewFor: string): { matches: SimPreviewMatch[]; type: string; previewFor: string } {
+    try {
+      // Parse and validate only: preview answers for a candidate whose tests may not pass yet.
+      this.checker.check(text, this.inventory(), { includeOwnTests: false });
+    } catch (err) {
+      throw new SimHttpError(400, { message: err instanceof Error ? err.message : String(err) });
+    }
+    if (!this.checker.preview) throw new SimHttpError(501, { message: 'preview is not available in this simulator' });
+    if (type === 'user' && !this.userByLogin(previewFor)) throw new SimHttpError(400, { message: `user ${JSON.stringify(previewFor)} not found` });
+    if (type === 'ipport' && !/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(previewFor))
+      throw new SimHttpError(400, { message: `previewFor must be IP:port, got ${JSON.stringify(previewFor)}` });
+    try {
+      return { matches: this.checker.preview(text, this.inventory(), type, previewFor), type, previewFor };
+    } catch (err) {
+      throw new SimHttpError(400, { message: err instanceof Error ? err.message : String(err) });
     }
   }
 

@@ -136,6 +136,18 @@ describe('policy file', () => {
     expect(r.data?.[0]).toEqual({ user: 'dave@example.com', errors: ['address "tag:ci:22": want: Accept, got: Drop'] });
   });
 
+  it('preview lists the rules (with line numbers) that apply to a user or reach an IP:port', async () => {
+    const text = (await api.getPolicy()).text;
+    const forCarol = (await api.previewPolicy(text, 'user', 'carol@example.com')) as { matches: { ports: string[]; lineNumber: number }[] };
+    const sshRule = forCarol.matches.find((m) => m.ports.includes('*:22'))!;
+    expect(text.split('\n')[sshRule.lineNumber - 1]).toContain('"src": ["group:incident-response"], "dst": ["*:22"]');
+    const db = (await api.listDevices()).find((d) => d.hostname === 'db-1')!;
+    const toDb = (await api.previewPolicy(text, 'ipport', `${db.addresses[0]}:5432`)) as { matches: { users: string[]; ports: string[] }[] };
+    expect(toDb.matches.flatMap((m) => m.ports)).toEqual(expect.arrayContaining(['tag:db:5432', 'prod-db:5432']));
+    expect(toDb.matches.flatMap((m) => m.users)).toEqual(expect.arrayContaining(['tag:web', 'bob@example.com']));
+    await expect(api.previewPolicy(text, 'user', 'nobody@example.com')).rejects.toMatchObject({ status: 400 });
+  });
+
   it('details=true returns the base64 policy', async () => {
     const res = await fetch(`${sim.url}/api/v2/tailnet/-/acl?details=true`, { headers: { authorization: `Bearer ${sim.token}` } });
     const body = (await res.json()) as { acl: string; warnings: string[] };
