@@ -1,0 +1,113 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { configSchema, type Config } from '../core/config.js';
+import { compromisedLinuxHost } from './sim-host/host-profile.js';
+import { startSimSshHost, type RunningSimSshHost } from './sim-host/sim-ssh-host.js';
+import { policyEngineChecker } from './sim/policy-checker.js';
+import type { Scenario } from './sim/scenario.js';
+import { startSimServer, type RunningSim } from './sim/sim-server.js';
+import { SimHttpError } from './sim/sim-tailnet.js';
+
+export interface DrillLabOptions {
+  scenario: Scenario;
+  /** Directory for the drill's keys, known_hosts and runs (created if missing). */
+  dir: string;
+  /** Device (hostname or node id) the drill is about; default the scenario's drill.target. */
+  target?: string;
+}
+
+export interface DrillLab {
+  sim: RunningSim;
+  /** The target's simulated host; it stays up across the rebuild (same machine, new node). */
+  targetHost: RunningSimSshHost;
+  targetHostname: string;
+  dir: string;
+  /** Responder SSH key (OpenSSH private key, 0600) and the pinned known_hosts file. */
+  identityFile: string;
+  knownHostsFile: string;
+  /** Evidence signing key for the drill (signatures use the drill namespace). */
+  signingKeyFile: string;
+  /** Configuration for the run: SSH reaches the simulated host out of band. */
+  config: Config;
+  /** Environment for a Tailscale API client pointed at the simulator. */
+  apiEnv: { TAILSCALE_BASE_URL: string; TAILSCALE_API_KEY: string; TAILSCALE_TAILNET: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a drill runs against, started in-process: the simulated tailnet (real HTTP on
+ * loopback) and a simulated SSH host for the target (real SSH on loopback), with fresh keys.
+ */
+export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab> {
+  const targetName = options.target ?? options.scenario.drill?.target;
+  if (!targetName) throw new Error('the scenario names no drill target (drill.target) and none was given');
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  const sim = await startSimServer({ scenario: options.scenario, checker: policyEngineChecker });
+  try {
+    const device = sim.tailnet.listDevices(true).find((d) => d.hostname === targetName || d.nodeId === targetName || d.name === targetName);
+    if (!device) throw new Error(`drill target ${JSON.stringify(targetName)} is not a device of scenario ${options.scenario.name}`);
+    const clientKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'tailnet-ir drill responder' });
+    const signingKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'tailnet-ir drill evidence' });
+    const peers = sim.tailnet
+      .listDevices(false)
+      .filter((d) => d.nodeId !== device.nodeId)
+      .map((d) => d.addresses[0]!)
+      .slice(0, 4);
+    const targetHost = await startSimSshHost({
+      profile: compromisedLinuxHost({
+        device,
+        peers,
+        now: new Date(),
+        enroll: async (authKey, hostname) => {
+          try {
+            sim.tailnet.enroll({ authKey, hostname });
+            return { ok: true, message: '' };
+          } catch (err) {
+            return { ok: false, message: err instanceof SimHttpError ? err.body.message : String(err) };
+          }
+        },
+      }),
+      authorizedKeys: [clientKey.public],
+    });
+    const identityFile = join(options.dir, 'responder_ed25519');
+    const knownHostsFile = join(options.dir, 'known_hosts');
+    const signingKeyFile = join(options.dir, 'evidence_signing_ed25519');
+    await writeFile(identityFile, clientKey.private, { mode: 0o600 });
+    await writeFile(`${identityFile}.pub`, `${clientKey.public}\n`);
+    await writeFile(signingKeyFile, signingKey.private, { mode: 0o600 });
+    await writeFile(`${signingKeyFile}.pub`, `${signingKey.public}\n`);
+    await chmod(identityFile, 0o600);
+    await writeFile(knownHostsFile, `${targetHost.knownHostsLine}\n`);
+    const config = configSchema.parse({
+      responders: ['group:incident-response'],
+      highRiskResources: [],
+      ssh: {
+        user: 'root',
+        identityFile,
+        knownHosts: knownHostsFile,
+        devices: { [device.hostname]: { address: targetHost.host, port: targetHost.port } },
+      },
+      evidence: { signingKey: signingKeyFile, signerIdentity: 'drill@tailnet-ir' },
+      approvals: { default: 'auto' },
+    });
+    return {
+      sim,
+      targetHost,
+      targetHostname: device.hostname,
+      dir: options.dir,
+      identityFile,
+      knownHostsFile,
+      signingKeyFile,
+      config,
+      apiEnv: { TAILSCALE_BASE_URL: sim.url, TAILSCALE_API_KEY: sim.token, TAILSCALE_TAILNET: '-' },
+      close: async () => {
+        await targetHost.close();
+        await sim.close();
+      },
+    };
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+}

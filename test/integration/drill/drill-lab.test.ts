@@ -1,0 +1,34 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDrillLab, type DrillLab } from '../../../src/drill/drill-lab.js';
+import { loadScenario } from '../../../src/drill/sim/scenario.js';
+import { TailscaleClient } from '../../../src/tailnet/tailscale-client.js';
+
+let lab: DrillLab;
+beforeAll(async () => {
+  lab = await startDrillLab({ scenario: await loadScenario(), dir: mkdtempSync(join(tmpdir(), 'tnir-lab-')) });
+});
+afterAll(async () => lab.close());
+
+describe('drill lab', () => {
+  it('serves the scenario and maps the target to its simulated SSH host out of band', async () => {
+    expect(lab.targetHostname).toBe('bob-laptop');
+    const api = new TailscaleClient({ baseUrl: lab.apiEnv.TAILSCALE_BASE_URL, tailnet: '-', credentials: { kind: 'api-key', apiKey: lab.apiEnv.TAILSCALE_API_KEY } });
+    expect((await api.listDevices()).some((d) => d.hostname === 'bob-laptop')).toBe(true);
+    expect(lab.config.ssh.devices['bob-laptop']).toEqual({ address: '127.0.0.1', port: lab.targetHost.port });
+  });
+
+  it('writes a 0600 responder key and a known_hosts file pinning the simulated host', () => {
+    expect(statSync(lab.identityFile).mode & 0o777).toBe(0o600);
+    expect(statSync(lab.signingKeyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(lab.knownHostsFile, 'utf8').trim()).toBe(lab.targetHost.knownHostsLine);
+  });
+
+  it('refuses a target that is not in the scenario', async () => {
+    await expect(startDrillLab({ scenario: await loadScenario(), dir: mkdtempSync(join(tmpdir(), 'tnir-lab-')), target: 'ghost' })).rejects.toThrow(
+      /drill target "ghost" is not a device/,
+    );
+  });
+});
