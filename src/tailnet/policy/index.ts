@@ -13,7 +13,7 @@ export { checkPolicy, type CheckPolicyOptions } from './check-policy.js';
 export { AddressSet, parseIp, formatIp } from './addresses.js';
 export { findDevice, requireDevice, closestDeviceNames } from './device-lookup.js';
 export { reachFrom, reachCheck, type ReachReport, type ReachCheck, type RuleRef } from './reach.js';
-export { renderTestFailures, renderReach, renderReachCheck, ruleRefText } from './render.js';
+export { renderTestFailures, renderReach, renderReachCheck, renderQuarantinePlan, renderReleasePlan, ruleRefText } from './render.js';
 export { planQuarantine, inventoryAfterQuarantine, DEFAULT_RESPONDERS, type QuarantinePlan, type QuarantineRequest, type PlanStep, type ProofCheck, type ParkedTest } from './quarantine.js';
 export { planRelease, type ReleasePlan } from './release.js';
 export { computeBlastRadius, type BlastRadiusReport, type AccessChange } from './blast-radius.js';
