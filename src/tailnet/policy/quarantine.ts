@@ -113,6 +113,7 @@ interface EditContext {
   text: string;
   policy: Policy;
   model: CompiledPolicy; // original policy, inventory after the retag
+  before: CompiledPolicy; // original policy, original inventory
   targets: DeviceEntry[];
   run: string;
   qtag: string;
@@ -152,11 +153,15 @@ function everythingIpset(ctx: EditContext): string {
   return ipsetFor(ctx, '*dst', () => ['add 0.0.0.0/0', 'add ::/0', ...removeTargets(ctx)]);
 }
 
-/** Does a resolved selector cover any target address (ignoring posture)? */
-function coversTarget(ctx: EditContext, alias: Alias, side: 'src' | 'dst'): boolean {
+/** Does a resolved selector cover any target address (ignoring posture)? `before`: before the retag. */
+function coversTarget(ctx: EditContext, alias: Alias, side: 'src' | 'dst', when: 'after' | 'before' = 'after'): boolean {
   if (alias.kind === 'autogroup' && alias.name === 'self') return false;
-  const sel = ctx.model.resolve(alias, side);
-  return ctx.targets.some((t) => ctx.model.covers(sel, t, 'v4') || ctx.model.covers(sel, t, 'v6'));
+  const model = when === 'after' ? ctx.model : ctx.before;
+  const sel = model.resolve(alias, side);
+  return ctx.targets.some((t) => {
+    const d = model.devices[t.index] as DeviceEntry;
+    return model.covers(sel, d, 'v4') || model.covers(sel, d, 'v6');
+  });
 }
 
 /** Selectors that match everyone but the target, replacing `alias`; undefined = cannot. */
@@ -211,10 +216,16 @@ function rewriteSources(ctx: EditContext, rule: NetworkRule): void {
   });
 }
 
-function rewriteDestinations(ctx: EditContext, rule: NetworkRule): void {
+/**
+ * With isolateInbound, every destination covering the target is narrowed. Without it, only
+ * those the retag makes newly cover the target (autogroup:tagged for a user-owned device), so
+ * inbound access can only shrink.
+ */
+function rewriteDestinations(ctx: EditContext, rule: NetworkRule, isolateInbound: boolean): void {
   const arr = arrayNode(rule, ['dst', 'ports']);
   rule.dst.forEach((dst, i) => {
     if (!coversTarget(ctx, dst.alias, 'dst')) return;
+    if (!isolateInbound && coversTarget(ctx, dst.alias, 'dst', 'before')) return;
     const node = arr?.children?.[i];
     const repl = replacementFor(ctx, dst.alias, dst.aliasText, 'dst');
     if (!repl || !node) {
@@ -302,6 +313,7 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
     text,
     policy,
     model: m0a,
+    before: m0,
     targets: targetIdx.map((i) => m0a.devices[i] as DeviceEntry),
     run,
     qtag,
@@ -327,7 +339,7 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
       const cr = m0a.rules.find((r) => r.rule === rule);
       const matches = ctx.targets.some((t) => (cr && (hasBit(cr.bits.v4, t.index) || hasBit(cr.bits.v6, t.index))) || rule.src.some((a) => coversTarget(ctx, a, 'src')));
       if (matches) rewriteSources(ctx, rule);
-      if (request.isolateInbound) rewriteDestinations(ctx, rule);
+      rewriteDestinations(ctx, rule, request.isolateInbound === true);
     }
     // 3. Responders keep SSH into the target.
     const useGrants = policy.value.acls === undefined;
@@ -511,11 +523,15 @@ function prove(proof: ProofCheck[], p: ProveInput): BlastRadiusReport {
 
   const residual = p.targets.flatMap((t) =>
     ipsOf(m1.devices[t.index] as DeviceEntry).flatMap((x) =>
-      m1.rulesMatchingSource(x).map((r) => `${formatIp(x)} via ${r.rule.kind === 'acl' ? 'acls' : 'grants'}[${r.rule.index}] (line ${r.rule.line})`),
+      m1
+        .rulesMatchingSource(x)
+        // autogroup:self never applies to a tagged device, so a self-only rule grants it nothing.
+        .filter((r) => r.dsts.some((cd) => !cd.self))
+        .map((r) => `${formatIp(x)} via ${r.rule.kind === 'acl' ? 'acls' : 'grants'}[${r.rule.index}] (line ${r.rule.line})`),
     ),
   );
   const residualUnique = [...new Set(residual)];
-  check('the target reaches nothing (no rule source matches its addresses, any destination)', residualUnique.length === 0, residualUnique.length ? residualUnique.join('; ') : `verified for ${p.targets.map((t) => t.device.addresses.join(' and ')).join(', ')}`);
+  check('the target reaches nothing (no rule with a destination other than autogroup:self matches its addresses as a source)', residualUnique.length === 0, residualUnique.length ? residualUnique.join('; ') : `verified for ${p.targets.map((t) => t.device.addresses.join(' and ')).join(', ')}`);
 
   check('every other device keeps exactly its access to every other device (IPv4 and IPv6 separately)', br.othersChanged.length === 0, br.othersChanged.length ? br.othersChanged.slice(0, 5).map(changeText).join('; ') : `${br.pairsEvaluated} pairs compared`);
 
