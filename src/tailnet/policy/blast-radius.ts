@@ -7,7 +7,7 @@
  * with bitset ORs, then compared word by word; only differing destinations are decoded.
  */
 import { formatIp, type Family } from './addresses.js';
-import { type Bitset, forEachBit, hasBit, newBitset, orInto, countBits } from './bitset.js';
+import { type Bitset, bitsetEquals, forEachBit, newBitset, orInto, countBits } from './bitset.js';
 import type { CompiledPolicy, DeviceEntry } from './evaluator.js';
 import { formatCapabilityUnion, subtractCapabilityUnion, unionCapabilities, type Capability, type CapabilityUnion } from './protocols.js';
 
@@ -57,19 +57,57 @@ export interface BlastRadiusReport {
 
 type Rows = Map<number, Bitset>;
 
-/** Per-model cache of each source's reachable rows, keyed by its rule signature. */
+/**
+ * Rules whose source side covers exactly the same devices form one "source set"; its rows (the
+ * OR of its rules' destinations, per capability) are computed once. A device's reachability is
+ * then the OR over the few source sets it belongs to, and devices in the same sets (same
+ * "signature") share one result.
+ */
+interface SourceSet {
+  bits: Bitset;
+  rows: Rows;
+  /** Capabilities granted to autogroup:self (owner-dependent, resolved per source). */
+  selfCaps: number[];
+}
+
+function hashBits(b: Bitset): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193) >>> 0;
+  return h;
+}
+
+/** Per-model cache of each source's reachable rows, keyed by its source-set signature. */
 class RowBuilder {
-  private readonly cache = new Map<string, Rows>();
   private readonly ownerBits: Record<Family, Map<string, Bitset>> = { v4: new Map(), v6: new Map() };
-  /** Rule indexes whose source side contains device d, per family. */
+  private readonly sets: Record<Family, SourceSet[]> = { v4: [], v6: [] };
+  /** Source-set ids containing device d, per family. */
   private readonly index: Record<Family, number[][]>;
 
   constructor(readonly model: CompiledPolicy) {
     this.index = { v4: model.devices.map(() => []), v6: model.devices.map(() => []) };
-    model.rules.forEach((r, ri) => {
-      for (const f of FAMILIES) forEachBit(r.bits[f], (d) => (this.index[f][d] as number[]).push(ri));
-    });
-    for (const f of FAMILIES)
+    for (const f of FAMILIES) {
+      const byHash = new Map<number, number[]>();
+      for (const r of model.rules) {
+        const h = hashBits(r.bits[f]);
+        const candidates = byHash.get(h) ?? [];
+        let id = candidates.find((c) => bitsetEquals((this.sets[f][c] as SourceSet).bits, r.bits[f]));
+        if (id === undefined) {
+          id = this.sets[f].length;
+          this.sets[f].push({ bits: r.bits[f], rows: new Map(), selfCaps: [] });
+          byHash.set(h, [...candidates, id]);
+        }
+        const set = this.sets[f][id] as SourceSet;
+        for (const cd of r.dsts) {
+          if (cd.self) {
+            if (!set.selfCaps.includes(cd.capsId)) set.selfCaps.push(cd.capsId);
+            continue;
+          }
+          let row = set.rows.get(cd.capsId);
+          if (!row) set.rows.set(cd.capsId, (row = newBitset(model.size)));
+          orInto(row, cd.bits[f]);
+        }
+      }
+      this.sets[f].forEach((set, id) => forEachBit(set.bits, (d) => (this.index[f][d] as number[]).push(id)));
       for (const [owner, bits] of model.ownerDevices) {
         const b = newBitset(model.size);
         forEachBit(bits, (d) => {
@@ -78,61 +116,44 @@ class RowBuilder {
         });
         this.ownerBits[f].set(owner, b);
       }
-    this.signatureCount = 0;
+    }
   }
 
-  signatureCount: number;
+  get signatureCount(): number {
+    return this.seen.size;
+  }
 
   signature(d: DeviceEntry, f: Family): string {
-    const rules = this.index[f][d.index] as number[];
-    const usesSelf = rules.some((ri) => this.model.rules[ri]?.dsts.some((cd) => cd.self));
-    return `${rules.join(',')}|${usesSelf && !d.tagged ? (d.owner ?? '') : ''}`;
+    const ids = this.index[f][d.index] as number[];
+    const usesSelf = ids.some((id) => (this.sets[f][id] as SourceSet).selfCaps.length > 0);
+    return `${ids.join(',')}|${usesSelf && !d.tagged ? (d.owner ?? '') : ''}`;
   }
 
-  rows(d: DeviceEntry, f: Family, sig: string): Rows {
-    const key = `${f}:${sig}`;
-    let rows = this.cache.get(key);
-    if (rows) return rows;
-    rows = new Map();
-    for (const ri of this.index[f][d.index] as number[]) {
-      const r = this.model.rules[ri];
-      if (!r) continue;
-      for (const cd of r.dsts) {
-        let bits: Bitset | undefined;
-        if (cd.self) bits = d.tagged || !d.owner ? undefined : this.ownerBits[f].get(d.owner);
-        else bits = cd.bits[f];
-        if (!bits) continue;
-        let row = rows.get(cd.capsId);
-        if (!row) rows.set(cd.capsId, (row = newBitset(this.model.size)));
-        orInto(row, bits);
+  /**
+   * OR the device's reachability into `buf` (one `words`-sized slot per capability id) and
+   * record which slots were touched. No allocation: this runs once per source and family.
+   */
+  fill(d: DeviceEntry, f: Family, buf: Uint32Array, touched: number[], mark: Uint8Array, words: number): void {
+    const add = (capsId: number, bits: Bitset) => {
+      if (!mark[capsId]) {
+        mark[capsId] = 1;
+        touched.push(capsId);
+      }
+      const base = capsId * words;
+      for (let i = 0; i < words; i++) buf[base + i] = (buf[base + i] as number) | (bits[i] as number);
+    };
+    for (const id of this.index[f][d.index] as number[]) {
+      const set = this.sets[f][id] as SourceSet;
+      for (const [capsId, bits] of set.rows) add(capsId, bits);
+      if (set.selfCaps.length && !d.tagged && d.owner) {
+        const own = this.ownerBits[f].get(d.owner);
+        if (own) for (const capsId of set.selfCaps) add(capsId, own);
       }
     }
-    this.cache.set(key, rows);
-    this.signatureCount = this.cache.size;
-    return rows;
+    this.seen.add(`${f}:${this.signature(d, f)}`);
   }
-}
 
-function capsAt(rows: Rows, dst: number): number[] {
-  const out: number[] = [];
-  for (const [capsId, row] of rows) if (hasBit(row, dst)) out.push(capsId);
-  return out.sort((a, b) => a - b);
-}
-
-/** Destinations whose set of capability ids differs between two row maps. */
-function differingDestinations(a: Rows, b: Rows, size: number): number[] {
-  const diff = newBitset(size);
-  const empty = newBitset(size);
-  for (const id of new Set([...a.keys(), ...b.keys()])) {
-    const x = a.get(id) ?? empty;
-    const y = b.get(id) ?? empty;
-    for (let w = 0; w < diff.length; w++) diff[w] = (diff[w] as number) | ((x[w] as number) ^ (y[w] as number));
-  }
-  const out: number[] = [];
-  forEachBit(diff, (i) => {
-    if (i < size) out.push(i);
-  });
-  return out;
+  readonly seen = new Set<string>();
 }
 
 function label(d: DeviceEntry): string {
@@ -173,37 +194,62 @@ export function computeBlastRadius(before: CompiledPolicy, after: CompiledPolicy
   };
   // Differences depend only on the pair of signatures, so they are computed once per pair.
   const diffCache = new Map<string, { dst: number; before: CapabilityUnion; after: CapabilityUnion }[]>();
+  const words = (before.size + 31) >>> 5;
+  const K = capTable.caps.length;
+  const bufB = new Uint32Array(K * words);
+  const bufA = new Uint32Array(K * words);
+  const markB = new Uint8Array(K);
+  const markA = new Uint8Array(K);
+  const touchedB: number[] = [];
+  const touchedA: number[] = [];
+  const diff = newBitset(before.size);
+  const reset = (buf: Uint32Array, mark: Uint8Array, touched: number[]) => {
+    for (const c of touched) {
+      buf.fill(0, c * words, (c + 1) * words);
+      mark[c] = 0;
+    }
+    touched.length = 0;
+  };
+  const capsAt = (buf: Uint32Array, touched: number[], dst: number): number[] =>
+    touched.filter((c) => (((buf[c * words + (dst >>> 5)] as number) >>> (dst & 31)) & 1) === 1).sort((a, b) => a - b);
+  const countAll = (buf: Uint32Array, touched: number[]): number => {
+    const all = newBitset(before.size);
+    for (const c of touched) for (let i = 0; i < words; i++) all[i] = (all[i] as number) | (buf[c * words + i] as number);
+    return countBits(all);
+  };
 
   for (const f of FAMILIES) {
     for (const s of before.devices) {
       const sa = after.devices[s.index] as DeviceEntry;
-      const sigB = rb.signature(s, f);
-      const sigA = ra.signature(sa, f);
-      const rowsB = rb.rows(s, f, sigB);
-      const rowsA = ra.rows(sa, f, sigA);
+      const key = `${f}|${rb.signature(s, f)}|${ra.signature(sa, f)}`;
       const ti = targets.indexOf(s.index);
-      if (ti !== -1) {
-        const count = (rows: Rows) => {
-          const all = newBitset(before.size);
-          for (const r of rows.values()) orInto(all, r);
-          return countBits(all);
-        };
-        const t = report.targets[ti];
-        if (t) {
-          t.reachableBefore += count(rowsB);
-          t.reachableAfter += count(rowsA);
-        }
-      }
-      const key = `${f}|${sigB}|${sigA}`;
       let diffs = diffCache.get(key);
-      if (!diffs) {
-        diffs = [];
-        for (const dst of differingDestinations(rowsB, rowsA, before.size)) {
-          const ub = unionOf(capsAt(rowsB, dst));
-          const ua = unionOf(capsAt(rowsA, dst));
-          if (formatCapabilityUnion(ub) !== formatCapabilityUnion(ua)) diffs.push({ dst, before: ub, after: ua });
+      if (!diffs || ti !== -1) {
+        rb.fill(s, f, bufB, touchedB, markB, words);
+        ra.fill(sa, f, bufA, touchedA, markA, words);
+        const t = ti === -1 ? undefined : report.targets[ti];
+        if (t) {
+          t.reachableBefore += countAll(bufB, touchedB);
+          t.reachableAfter += countAll(bufA, touchedA);
         }
-        diffCache.set(key, diffs);
+        if (!diffs) {
+          diffs = [];
+          diff.fill(0);
+          for (const c of new Set([...touchedB, ...touchedA])) {
+            const base = c * words;
+            for (let i = 0; i < words; i++) diff[i] = (diff[i] as number) | ((bufB[base + i] as number) ^ (bufA[base + i] as number));
+          }
+          const found = diffs;
+          forEachBit(diff, (dst) => {
+            if (dst >= before.size) return;
+            const ub = unionOf(capsAt(bufB, touchedB, dst));
+            const ua = unionOf(capsAt(bufA, touchedA, dst));
+            if (formatCapabilityUnion(ub) !== formatCapabilityUnion(ua)) found.push({ dst, before: ub, after: ua });
+          });
+          diffCache.set(key, diffs);
+        }
+        reset(bufB, markB, touchedB);
+        reset(bufA, markA, touchedA);
       }
       for (const d of diffs) {
         const dd = before.devices[d.dst] as DeviceEntry;

@@ -1,4 +1,62 @@
-/** A small unified diff (line LCS between the common prefix and suffix) for showing plans. */
+/** A unified diff of two texts (Myers' O((N+M)·D) line diff) for showing plans to people. */
+
+type Op = { op: ' ' | '-' | '+'; line: string };
+
+/** Myers' shortest edit script; undefined when the texts differ in more than `maxD` lines. */
+function myers(a: readonly string[], b: readonly string[], maxD = 4000): Op[] | undefined {
+  const n = a.length;
+  const m = b.length;
+  const max = n + m;
+  const v = new Int32Array(2 * max + 3);
+  const off = max + 1;
+  const trace: Int32Array[] = [];
+  let found = -1;
+  for (let d = 0; d <= Math.min(max, maxD); d++) {
+    trace.push(v.slice(off - d - 1, off + d + 2));
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && (v[off + k - 1] as number) < (v[off + k + 1] as number)) ? (v[off + k + 1] as number) : (v[off + k - 1] as number) + 1;
+      let y = x - k;
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
+      v[off + k] = x;
+      if (x >= n && y >= m) {
+        found = d;
+        break;
+      }
+    }
+    if (found !== -1) break;
+  }
+  if (found === -1) return undefined;
+  const ops: Op[] = [];
+  let x = n;
+  let y = m;
+  for (let d = found; d > 0; d--) {
+    const tv = trace[d] as Int32Array;
+    const at = (k: number) => tv[k + d + 1] as number;
+    const k = x - y;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) {
+      x--;
+      y--;
+      ops.push({ op: ' ', line: a[x] as string });
+    }
+    if (prevK === k + 1) ops.push({ op: '+', line: b[prevY] as string });
+    else ops.push({ op: '-', line: a[prevX] as string });
+    x = prevX;
+    y = prevY;
+  }
+  while (x > 0 && y > 0) {
+    x--;
+    y--;
+    ops.push({ op: ' ', line: a[x] as string });
+  }
+  return ops.reverse();
+}
+
 export function unifiedDiff(a: string, b: string, nameA: string, nameB: string, context = 3): string {
   if (a === b) return '';
   const x = a.split('\n');
@@ -9,29 +67,7 @@ export function unifiedDiff(a: string, b: string, nameA: string, nameB: string, 
   while (suf < x.length - pre && suf < y.length - pre && x[x.length - 1 - suf] === y[y.length - 1 - suf]) suf++;
   const xm = x.slice(pre, x.length - suf);
   const ym = y.slice(pre, y.length - suf);
-  // ops over the middle: ' ' keep, '-' delete, '+' insert
-  const ops: { op: ' ' | '-' | '+'; line: string }[] = [];
-  if (xm.length * ym.length <= 4_000_000) {
-    const n = xm.length;
-    const m = ym.length;
-    const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-    for (let i = n - 1; i >= 0; i--)
-      for (let j = m - 1; j >= 0; j--)
-        (lcs[i] as Uint32Array)[j] = xm[i] === ym[j] ? ((lcs[i + 1] as Uint32Array)[j + 1] as number) + 1 : Math.max((lcs[i + 1] as Uint32Array)[j] as number, (lcs[i] as Uint32Array)[j + 1] as number);
-    let i = 0;
-    let j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && xm[i] === ym[j]) {
-        ops.push({ op: ' ', line: xm[i] as string });
-        i++;
-        j++;
-      } else if (j < m && (i >= n || ((lcs[i] as Uint32Array)[j + 1] as number) >= ((lcs[i + 1] as Uint32Array)[j] as number))) ops.push({ op: '+', line: ym[j++] as string });
-      else ops.push({ op: '-', line: xm[i++] as string });
-    }
-  } else {
-    for (const l of xm) ops.push({ op: '-', line: l });
-    for (const l of ym) ops.push({ op: '+', line: l });
-  }
+  const ops = myers(xm, ym) ?? [...xm.map((line) => ({ op: '-' as const, line })), ...ym.map((line) => ({ op: '+' as const, line }))];
   const all = [...x.slice(0, pre).map((line) => ({ op: ' ' as const, line })), ...ops, ...x.slice(x.length - suf).map((line) => ({ op: ' ' as const, line }))];
   const out = [`--- ${nameA}`, `+++ ${nameB}`];
   let k = 0;
