@@ -379,6 +379,7 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   try {
     const draftModel = compilePolicy(parsePolicy(applyMarkedEdits(text, ctx.edits, run, ['prepare'])), invAfter, capTable);
     parkTargetTests(ctx, m0, draftModel, parked);
+    parkTargetSshTests(ctx, m0, draftModel, parked);
     const draftBr = computeBlastRadius(m0, draftModel, targetIdx);
     if (highRisk.length === 0) autoPins = pinsFromLostPaths(draftBr.fromTargets);
     added = [...ownTests.slice(0, -1), ...autoPins, ownTests[ownTests.length - 1] as PolicyTest];
@@ -480,6 +481,27 @@ function parkTargetTests(ctx: EditContext, m0: CompiledPolicy, draft: CompiledPo
     const line = positionAt(ctx.policy.doc.lineStarts, node.offset).line;
     parked.push({ index, line, test, reason });
     ctx.edits.push(replaceElementRaw(ctx.text, node, [], 'prepare', `park the test at line ${line} until release: ${reason}`));
+  });
+}
+
+/** The same for `sshTests`: parked when their source, or every destination, is only the target. */
+function parkTargetSshTests(ctx: EditContext, m0: CompiledPolicy, draft: CompiledPolicy, parked: ParkedTest[]): void {
+  const arr = findNodeAtLocation(ctx.policy.doc.root, ['sshTests']);
+  ctx.policy.sshTests.forEach((test, index) => {
+    if (runSshTests(draft, [test]).length === 0) return;
+    const t = test as { src?: string; dst?: string[] };
+    const only = (sel: string) => {
+      const ips = resolveTestSource(m0, sel);
+      return typeof ips !== 'string' && addressesOnlyTargets(ips, ctx.targets);
+    };
+    let reason: string | undefined;
+    if (only(String(t.src ?? ''))) reason = 'its source is only the quarantined device';
+    else if ((t.dst ?? []).length > 0 && (t.dst ?? []).every(only)) reason = 'it asserts SSH into the quarantined device only';
+    const node = arr?.children?.[index];
+    if (!reason || !node) return;
+    const line = positionAt(ctx.policy.doc.lineStarts, node.offset).line;
+    parked.push({ index, line, test, reason });
+    ctx.edits.push(replaceElementRaw(ctx.text, node, [], 'prepare', `park the SSH test at line ${line} until release: ${reason}`));
   });
 }
 

@@ -67,4 +67,13 @@ describe('tailnet-ir policy quarantine / release', () => {
     expect(r.code).toBe(4);
     expect(r.stdout).toContain('CONFLICT');
   });
+
+  it('works on the Tailscale default policy with a user as responder', async () => {
+    const D = `${F}/tailscale-docs`;
+    const q = await runCli(['policy', 'quarantine', '--policy', `${D}/default.hujson`, '--devices', `${D}/devices.json`, '--users', `${D}/users.json`, '--device', 'brad-laptop', '--run', 'ir-47', '--responders', 'dave@example.com', '--no-diff']);
+    expect(q.stderr).toBe('');
+    expect(q.code).toBe(0);
+    expect(q.stdout).toContain('READY (proven)');
+    expect(q.stdout).not.toContain('+++ policy');
+  });
 });
