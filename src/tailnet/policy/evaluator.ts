@@ -301,7 +301,16 @@ export class CompiledPolicy {
     return out;
   }
 
-  /** Rules whose source side matches this address at all (used to prove "reaches nothing"). */
+  /**
+   * Rules whose source selectors cover this address, ignoring posture: a compromised node
+   * controls the posture its client reports, so a quarantine must not rely on posture.
+   */
+  rulesCoveringSource(src: ParsedIp): CompiledRule[] {
+    const dev = this.deviceAt(src);
+    return this.rules.filter((r) => (dev !== undefined && hasBit(r.sel.devs, dev.index)) || r.sel.addrs.has(src));
+  }
+
+  /** Rules whose source side matches this address (posture applied). */
   rulesMatchingSource(src: ParsedIp, srcAttrs?: PostureAttrs): CompiledRule[] {
     const dev = this.deviceAt(src);
     return this.rules.filter((r) => this.matchesSource(r, src, dev, srcAttrs ?? dev?.attrs));

@@ -30,14 +30,33 @@ export function isValidRunId(run: string): boolean {
   return RUN_RE.test(run);
 }
 
-/** FNV-1a, 32 bit: detects edits inside a region (not a security boundary). */
+/**
+ * FNV-1a (32 bit) of the text with whitespace outside JSON strings dropped: detects edits
+ * inside a region but not a re-indent by a formatter. Not a security boundary.
+ */
 export function shortHash(text: string): string {
   let h = 0x811c9dc5;
+  let inString = false;
   for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) {
+        h = Math.imul(h ^ c, 0x01000193) >>> 0;
+        i++;
+        h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+        continue;
+      }
+      if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    h = Math.imul(h ^ c, 0x01000193) >>> 0;
   }
   return h.toString(16).padStart(8, '0');
+}
+
+/** The document's line ending, so inserted lines match it. */
+export function eol(text: string): string {
+  return text.includes('\r\n') ? '\r\n' : '\n';
 }
 
 /** JSON string with `/` escaped: safe inside a block comment. */
@@ -99,7 +118,7 @@ export function childIndent(text: string, container: Node): string {
 /** An insertion right after the opening `[`/`{` of a container: `\n<indent>ITEM,`. Order-free and valid HuJSON. */
 export function insertFirst(text: string, container: Node, item: string, stage: MarkedEdit['stage'], description: string, meta?: Record<string, unknown>): MarkedEdit {
   const ind = childIndent(text, container);
-  return { offset: container.offset + 1, length: 0, text: `\n${ind}${item},`, stage, description, ...(meta ? { meta } : {}) };
+  return { offset: container.offset + 1, length: 0, text: `${eol(text)}${ind}${item},`, stage, description, ...(meta ? { meta } : {}) };
 }
 
 /**

@@ -24,7 +24,7 @@ import { computeBlastRadius, type AccessChange, type BlastRadiusReport } from '.
 import { requireDevice } from './device-lookup.js';
 import { CapabilityTable, compilePolicy, type CompiledPolicy, type DeviceEntry, type Inventory } from './evaluator.js';
 import { PolicyInvalidError } from './errors.js';
-import { applyMarkedEdits, compactJson, findRegions, insertFirst, isValidRunId, markerPrefix, replaceElement, replaceElementRaw, type MarkedEdit } from './policy-edit.js';
+import { applyMarkedEdits, compactJson, eol, findRegions, insertFirst, isValidRunId, markerPrefix, replaceElement, replaceElementRaw, type MarkedEdit } from './policy-edit.js';
 import { parsePolicy, splitHostPorts, type Alias, type NetworkRule, type Policy } from './policy-model.js';
 import { resolveTestDestination, resolveTestSource, runPolicyTests, runSshTests } from './policy-tests.js';
 import { positionAt } from './hujson.js';
@@ -82,6 +82,26 @@ export interface QuarantinePlan {
   blastRadius: BlastRadiusReport | undefined;
   /** Summary counts for people. */
   summary: { pairsEvaluated: number; othersChanged: number; targetLostPaths: number; inboundShrunk: number; inboundGained: number };
+}
+
+/** Object keys that appear twice in one object, anywhere in the document. */
+function duplicateKeys(node: Node): string[] {
+  const out: string[] = [];
+  const walk = (n: Node) => {
+    if (n.type === 'object') {
+      const seen = new Set<string>();
+      for (const prop of n.children ?? []) {
+        const key = prop.children?.[0]?.value as string | undefined;
+        if (key !== undefined) {
+          if (seen.has(key)) out.push(key);
+          seen.add(key);
+        }
+      }
+    }
+    for (const c of n.children ?? []) walk(c);
+  };
+  walk(node);
+  return [...new Set(out)];
 }
 
 function slug(run: string): string {
@@ -246,7 +266,7 @@ function addToSection(ctx: EditContext, key: string, kind: 'array' | 'object', i
     const edit = insertFirst(ctx.text, existing, items[0] as string, stage, description, meta);
     // Several items: one region, each on its own line with the same indentation.
     const ind = /\n([ \t]*)/.exec(edit.text)?.[1] ?? '  ';
-    edit.text = items.map((it) => `\n${ind}${it},`).join('');
+    edit.text = items.map((it) => `${eol(ctx.text)}${ind}${it},`).join('');
     ctx.edits.push(edit);
     return;
   }
@@ -254,7 +274,9 @@ function addToSection(ctx: EditContext, key: string, kind: 'array' | 'object', i
     ctx.refusals.push(`"${key}" is not ${kind === 'array' ? 'an array' : 'an object'}`);
     return;
   }
-  const inner = kind === 'array' ? `[\n${items.map((i) => `    ${i},`).join('\n')}\n  ]` : `{\n${items.map((i) => `    ${i},`).join('\n')}\n  }`;
+  const nl = eol(ctx.text);
+  const body = items.map((i) => `    ${i},`).join(nl);
+  const inner = kind === 'array' ? `[${nl}${body}${nl}  ]` : `{${nl}${body}${nl}  }`;
   ctx.edits.push(insertFirst(ctx.text, ctx.policy.doc.root, `${JSON.stringify(key)}: ${inner}`, stage, description, meta));
 }
 
@@ -292,12 +314,14 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   const targetsDev = [...new Map(request.targets.map((t) => requireDevice(inventory.devices, t)).map((d) => [d.nodeId, d])).values()];
   const refusals: string[] = [];
   const warnings: string[] = [];
+  for (const k of duplicateKeys(policy.doc.root)) refusals.push(`the policy repeats the key ${JSON.stringify(k)}; which copy counts is ambiguous, so the planner will not edit it`);
   for (const u of policy.unsupported) refusals.push(`the policy uses something the evaluator does not fully model: ${u}`);
   if (findRegions(text, run).regions.length > 0) refusals.push(`run ${run} has already edited this policy; release it first or use a new run id`);
   if (policy.tagOwners.has(qtag)) refusals.push(`${qtag} already exists in tagOwners; pick another run id`);
   const respErr = validateResponders(policy, responders);
   if (respErr) refusals.push(respErr);
   for (const d of targetsDev) {
+    if (d.isExternal) refusals.push(`${label(d)} is shared into this tailnet from another one: it cannot be retagged here; remove the share instead (DELETE /device/{id} is refused for shared devices)`);
     const routes = (d.enabledRoutes ?? []).filter((r) => r);
     if (routes.length)
       warnings.push(`${label(d)} is a subnet router/exit node for ${routes.join(', ')}: traffic it forwards from those networks still matches "*"; disable its routes (POST /device/{id}/routes {"routes": []})`);
@@ -546,14 +570,14 @@ function prove(proof: ProofCheck[], p: ProveInput): BlastRadiusReport {
   const residual = p.targets.flatMap((t) =>
     ipsOf(m1.devices[t.index] as DeviceEntry).flatMap((x) =>
       m1
-        .rulesMatchingSource(x)
+        .rulesCoveringSource(x)
         // autogroup:self never applies to a tagged device, so a self-only rule grants it nothing.
         .filter((r) => r.dsts.some((cd) => !cd.self))
         .map((r) => `${formatIp(x)} via ${r.rule.kind === 'acl' ? 'acls' : 'grants'}[${r.rule.index}] (line ${r.rule.line})`),
     ),
   );
   const residualUnique = [...new Set(residual)];
-  check('the target reaches nothing (no rule with a destination other than autogroup:self matches its addresses as a source)', residualUnique.length === 0, residualUnique.length ? residualUnique.join('; ') : `verified for ${p.targets.map((t) => t.device.addresses.join(' and ')).join(', ')}`);
+  check('the target reaches nothing (no rule with a destination other than autogroup:self covers its addresses as a source, whatever posture it reports)', residualUnique.length === 0, residualUnique.length ? residualUnique.join('; ') : `verified for ${p.targets.map((t) => t.device.addresses.join(' and ')).join(', ')}`);
 
   check('every other device keeps exactly its access to every other device (IPv4 and IPv6 separately)', br.othersChanged.length === 0, br.othersChanged.length ? br.othersChanged.slice(0, 5).map(changeText).join('; ') : `${br.pairsEvaluated} pairs compared`);
 

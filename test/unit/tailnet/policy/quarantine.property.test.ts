@@ -140,7 +140,7 @@ describe('quarantine properties (generated tailnets)', () => {
               }
             }
         // The target reaches nothing at all, device or not.
-        for (const a of target.addresses) expect(m1.rulesMatchingSource(parseIp(a)!).filter((r) => r.dsts.some((cd) => !cd.self))).toEqual([]);
+        for (const a of target.addresses) expect(m1.rulesCoveringSource(parseIp(a)!).filter((r) => r.dsts.some((cd) => !cd.self))).toEqual([]);
         expect(checkPolicy(plan.newText, after).failures).toEqual([]);
         const released = planRelease(plan.newText, 'prop-1');
         expect(released.status).toBe('ready');

@@ -61,7 +61,7 @@ describe('planQuarantine on the fixture tailnet', () => {
     expect(br.targets[0]?.reachableAfter).toBe(0);
     expect(br.fromTargets.length).toBeGreaterThan(0);
     const model = compilePolicy(parsePolicy(plan.newText), inventoryAfterQuarantine(inv, plan));
-    expect(model.rulesMatchingSource({ family: 'v4', value: 0x64400003 })).toEqual([]);
+    expect(model.rulesCoveringSource({ family: 'v4', value: 0x64400003 }).filter((r) => r.dsts.some((cd) => !cd.self))).toEqual([]);
   });
 
   it('is JSON-serialisable', () => {
@@ -190,6 +190,47 @@ describe('planQuarantine strategies and refusals', () => {
     expect(into.filter((c) => c.from === 'carol-laptop').every((c) => c.after === 'tcp:22')).toBe(true);
     expect(into.filter((c) => c.from === 'alice-laptop').every((c) => c.after === '')).toBe(true);
     expect(planRelease(plan.newText, 'r10').newText).toBe(text);
+  });
+});
+
+describe('planQuarantine robustness', () => {
+  it('narrows a rule even when the target currently fails its posture (a compromised node controls its reported posture)', () => {
+    const text = `{${IR}, "tagOwners": {"tag:a": []}, "postures": {"posture:mac": ["node:os == 'macos'"]},
+      "acls": [{"action": "accept", "src": ["*"], "dst": ["tag:a:22"], "srcPosture": ["posture:mac"]}]}`;
+    const inv2: Inventory = { ...small, devices: small.devices.map((d) => (d.hostname === 'alice-laptop' ? { ...d, postureAttributes: { 'node:os': 'macos' } } : d)) };
+    const plan = planQuarantine(text, inv2, { run: 'p1', targets: ['bob-laptop'] });
+    expect(plan.status).toBe('ready');
+    expect(plan.edits.some((e) => e.description.includes('source "*"'))).toBe(true);
+  });
+
+  it('refuses a policy with a repeated key', () => {
+    const plan = planQuarantine(`{${IR}, "acls": [], "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}`, small, { run: 'p2', targets: ['bob-laptop'] });
+    expect(plan.status).toBe('refused');
+    expect(plan.refusals.join('\n')).toMatch(/repeats the key "acls"/);
+  });
+
+  it('refuses a device shared in from another tailnet', () => {
+    const inv2: Inventory = { ...small, devices: small.devices.map((d) => (d.hostname === 'bob-laptop' ? { ...d, isExternal: true } : d)) };
+    const plan = planQuarantine(`{${IR}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}`, inv2, { run: 'p3', targets: ['bob-laptop'] });
+    expect(plan.refusals.join('\n')).toMatch(/shared into this tailnet/);
+  });
+
+  it('keeps CRLF line endings and releases them byte for byte', () => {
+    const text = `{\r\n  ${IR},\r\n  "acls": [\r\n    {"action": "accept", "src": ["*"], "dst": ["*:*"]},\r\n  ],\r\n}\r\n`;
+    const plan = planQuarantine(text, small, { run: 'p4', targets: ['bob-laptop'] });
+    expect(plan.status).toBe('ready');
+    expect(plan.newText.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(planRelease(plan.newText, 'p4').newText).toBe(text);
+  });
+
+  it('releases cleanly after a formatter re-indented a marked region', () => {
+    const text = `{${IR}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}`;
+    const plan = planQuarantine(text, small, { run: 'p5', targets: ['bob-laptop'] });
+    const reformatted = plan.newText.replace('"action": "accept", "src": ["group:incident-response"]', '"action":"accept",\n      "src":["group:incident-response"]');
+    expect(reformatted).not.toBe(plan.newText);
+    const rel = planRelease(reformatted, 'p5');
+    expect(rel.conflicts).toEqual([]);
+    expect(rel.newText).toBe(text);
   });
 });
 
