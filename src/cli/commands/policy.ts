@@ -79,6 +79,71 @@ const spec: CommandSpec = {
           emit(opts.json, report, () => terminalSafe(engine.renderReach(report)));
         }
       });
+
+    common(cmd.command('quarantine'))
+      .description(
+        'Plan a provable quarantine: retag the device, narrow the selectors that still match it, keep responders\' SSH, ' +
+          'pin it with tests. Prints the proof, blast radius and diff. Exit 0 when proven, 4 when refused, 2 on bad input.',
+      )
+      .requiredOption('--device <device...>', 'target device(s): name, MagicDNS name, Tailscale IP or node id')
+      .option('--run <id>', 'run id naming the edits (default: q-<UTC date and time>)')
+      .option('--responders <selector>', 'who keeps SSH (tcp:22) into the target', 'group:incident-response')
+      .option('--deny <host:port,...>', 'high-risk destinations the target must never reach (pinned as deny tests)')
+      .option('--isolate-inbound', 'also cut access into the target, except the responders')
+      .option('--out <file>', 'write the new policy (only when the plan is proven)')
+      .option('--out-devices <file>', 'write the device list as the plan leaves it (target retagged), for `policy test`')
+      .option('--no-diff', 'do not print the diff')
+      .action(
+        async (
+          opts: CommonOpts & { device: string[]; run?: string; responders: string; deny?: string; isolateInbound?: boolean; out?: string; outDevices?: string; diff?: boolean },
+        ) => {
+          const { files, engine, text, inventory } = await loadInputs(opts);
+          const { emit } = await import('../output.js');
+          const { terminalSafe } = await import('../../core/terminal-text.js');
+          const { ExitCode } = await import('../../core/errors.js');
+          const run = opts.run ?? `q-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase()}`;
+          const plan = engine.planQuarantine(text, inventory, {
+            run,
+            targets: opts.device,
+            responders: opts.responders,
+            highRisk: opts.deny ? opts.deny.split(',').map((x) => x.trim()).filter(Boolean) : [],
+            isolateInbound: opts.isolateInbound === true,
+          });
+          if (plan.status === 'ready') {
+            if (opts.out) await files.writeFileAtomic(opts.out, plan.newText);
+            if (opts.outDevices)
+              await files.writeFileAtomic(opts.outDevices, `${JSON.stringify({ devices: engine.inventoryAfterQuarantine(inventory, plan).devices }, null, 2)}\n`);
+          }
+          emit(opts.json, plan, () => terminalSafe(engine.renderQuarantinePlan(plan, { diff: opts.diff !== false })));
+          if (plan.status !== 'ready') {
+            if (!opts.json) process.stderr.write('error: no provably safe quarantine edit exists (see "Refused because"); nothing was written.\n');
+            process.exitCode = ExitCode.conflict;
+          }
+        },
+      );
+
+    cmd
+      .command('release')
+      .description('Remove exactly one run\'s quarantine edits from the current policy (others\' later edits are kept). Exit 0 released or nothing to do, 4 on conflict.')
+      .requiredOption('--policy <file>', 'the current policy file (HuJSON)')
+      .option('--run <id>', 'run id of the quarantine to lift')
+      .option('--marker <text>', 'the marker text instead of --run, e.g. "tailnet-ir quarantine q-20260101t1200"')
+      .option('--out <file>', 'write the released policy (only when there is no conflict)')
+      .option('--json', 'machine-readable output')
+      .action(async (opts: { policy: string; run?: string; marker?: string; out?: string; json?: boolean }) => {
+        const files = await import('../../tailnet/policy-files.js');
+        const engine = await import('../../tailnet/policy/index.js');
+        const { emit } = await import('../output.js');
+        const { terminalSafe } = await import('../../core/terminal-text.js');
+        const { ExitCode, UsageError } = await import('../../core/errors.js');
+        const run = opts.run ?? opts.marker?.replace(/^\s*tailnet-ir quarantine\s+/, '').trim();
+        if (!run) throw new UsageError('name the quarantine with --run RUN or --marker "tailnet-ir quarantine RUN"');
+        const text = await files.readPolicyText(opts.policy);
+        const plan = engine.planRelease(text, run);
+        if (plan.status === 'ready' && opts.out && plan.newText !== undefined) await files.writeFileAtomic(opts.out, plan.newText);
+        emit(opts.json, plan, () => terminalSafe(engine.renderReleasePlan(plan)));
+        if (plan.status === 'conflict') process.exitCode = ExitCode.conflict;
+      });
   },
 };
 export default spec;

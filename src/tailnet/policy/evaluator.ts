@@ -201,31 +201,62 @@ export class CompiledPolicy {
     return names.some((n) => (this.policy.postures.get(n) ?? []).every((c) => conditionHolds(c, attrs)));
   }
 
-  private compileRule(rule: NetworkRule): CompiledRule {
-    let sel: ResolvedSelector = { devs: newBitset(this.size), addrs: AddressSet.empty };
-    for (const a of rule.src) {
-      const r = this.resolve(a, 'src');
-      orInto(sel.devs, r.devs);
-      sel = { devs: sel.devs, addrs: sel.addrs.union(r.addrs) };
-    }
+  private readonly aliasCache = new Map<string, { sel: ResolvedSelector; bits: Record<Family, Bitset> }>();
+  private readonly postureMasks = new Map<string, Bitset>();
+
+  /** Resolve once per distinct selector: rules share groups, tags and `*` heavily. */
+  private aliasBits(alias: Alias, side: 'src' | 'dst'): { sel: ResolvedSelector; bits: Record<Family, Bitset> } {
+    const key = `${side}|${aliasKey(alias)}`;
+    let hit = this.aliasCache.get(key);
+    if (hit) return hit;
+    const sel = this.resolve(alias, side);
     const bits = { v4: newBitset(this.size), v6: newBitset(this.size) };
+    const byAddress = !sel.addrs.isEmpty();
     for (const d of this.devices) {
-      if (!this.postureHolds(rule.posture, d.attrs)) continue;
-      if (this.covers(sel, d, 'v4')) setBit(bits.v4, d.index);
-      if (this.covers(sel, d, 'v6')) setBit(bits.v6, d.index);
+      const ident = hasBit(sel.devs, d.index);
+      if (d.v4 !== undefined && (ident || (byAddress && sel.addrs.hasV4(d.v4)))) setBit(bits.v4, d.index);
+      if (d.v6 !== undefined && (ident || (byAddress && sel.addrs.hasV6(d.v6)))) setBit(bits.v6, d.index);
+    }
+    hit = { sel, bits };
+    this.aliasCache.set(key, hit);
+    return hit;
+  }
+
+  private postureMask(names: string[]): Bitset {
+    const key = names.join('\u0000');
+    let mask = this.postureMasks.get(key);
+    if (!mask) {
+      mask = newBitset(this.size);
+      for (const d of this.devices) if (this.postureHolds(names, d.attrs)) setBit(mask, d.index);
+      this.postureMasks.set(key, mask);
+    }
+    return mask;
+  }
+
+  private compileRule(rule: NetworkRule): CompiledRule {
+    const devs = newBitset(this.size);
+    let addrs = AddressSet.empty;
+    const bits = { v4: newBitset(this.size), v6: newBitset(this.size) };
+    for (const a of rule.src) {
+      const r = this.aliasBits(a, 'src');
+      orInto(devs, r.sel.devs);
+      addrs = addrs.union(r.sel.addrs);
+      orInto(bits.v4, r.bits.v4);
+      orInto(bits.v6, r.bits.v6);
+    }
+    if (rule.posture && rule.posture.length) {
+      const mask = this.postureMask(rule.posture);
+      for (let i = 0; i < mask.length; i++) {
+        bits.v4[i] = (bits.v4[i] as number) & (mask[i] as number);
+        bits.v6[i] = (bits.v6[i] as number) & (mask[i] as number);
+      }
     }
     const dsts = rule.dst.map((dst): CompiledDestination => {
       const self = dst.alias.kind === 'autogroup' && dst.alias.name === 'self';
-      const dsel = this.resolve(dst.alias, 'dst');
-      const dbits = { v4: newBitset(this.size), v6: newBitset(this.size) };
-      if (!self)
-        for (const d of this.devices) {
-          if (this.covers(dsel, d, 'v4')) setBit(dbits.v4, d.index);
-          if (this.covers(dsel, d, 'v6')) setBit(dbits.v6, d.index);
-        }
-      return { dst, capsId: this.capTable.id(dst.caps), self, sel: dsel, bits: dbits };
+      const r = self ? { sel: { devs: newBitset(this.size), addrs: AddressSet.empty }, bits: { v4: newBitset(this.size), v6: newBitset(this.size) } } : this.aliasBits(dst.alias, 'dst');
+      return { dst, capsId: this.capTable.id(dst.caps), self, sel: r.sel, bits: r.bits };
     });
-    return { rule, sel, bits, dsts };
+    return { rule, sel: { devs, addrs }, bits, dsts };
   }
 
   // ---- address-level queries (tests, `policy reach`) ----
@@ -256,10 +287,13 @@ export class CompiledPolicy {
     const ddev = this.deviceAt(dst);
     const attrs = srcAttrs ?? sdev?.attrs;
     const out: Grant[] = [];
+    // Device addresses with their own posture: the precomputed bitsets answer directly.
+    const fast = sdev !== undefined && srcAttrs === undefined;
+    const f = src.family;
     for (const r of this.rules) {
-      if (!this.matchesSource(r, src, sdev, attrs)) continue;
+      if (fast ? !hasBit(r.bits[f], (sdev as DeviceEntry).index) : !this.matchesSource(r, src, sdev, attrs)) continue;
       for (const cd of r.dsts) {
-        if (!this.matchesDestination(cd, sdev, dst, ddev)) continue;
+        if (ddev !== undefined && !cd.self ? !hasBit(cd.bits[f], ddev.index) : !this.matchesDestination(cd, sdev, dst, ddev)) continue;
         if (!capsAllow(cd.dst.caps, proto, port)) continue;
         out.push({ kind: r.rule.kind, index: r.rule.index, line: r.rule.line, dst: cd.dst.text });
       }
@@ -267,7 +301,16 @@ export class CompiledPolicy {
     return out;
   }
 
-  /** Rules whose source side matches this address at all (used to prove "reaches nothing"). */
+  /**
+   * Rules whose source selectors cover this address, ignoring posture: a compromised node
+   * controls the posture its client reports, so a quarantine must not rely on posture.
+   */
+  rulesCoveringSource(src: ParsedIp): CompiledRule[] {
+    const dev = this.deviceAt(src);
+    return this.rules.filter((r) => (dev !== undefined && hasBit(r.sel.devs, dev.index)) || r.sel.addrs.has(src));
+  }
+
+  /** Rules whose source side matches this address (posture applied). */
   rulesMatchingSource(src: ParsedIp, srcAttrs?: PostureAttrs): CompiledRule[] {
     const dev = this.deviceAt(src);
     return this.rules.filter((r) => this.matchesSource(r, src, dev, srcAttrs ?? dev?.attrs));
@@ -282,6 +325,31 @@ function capsAllow(caps: readonly Capability[], proto: number | undefined, port:
     if (protos.every((p) => p !== 6 && p !== 17 && p !== 132)) return true;
     return c.ports.some((r) => r.lo <= port && port <= r.hi);
   });
+}
+
+function aliasKey(a: Alias): string {
+  switch (a.kind) {
+    case 'all':
+      return '*';
+    case 'user':
+      return `u:${a.login}`;
+    case 'userDomain':
+      return `d:${a.domain}`;
+    case 'group':
+      return `g:${a.name}`;
+    case 'tag':
+      return `t:${a.name}`;
+    case 'autogroup':
+      return `a:${a.name}`;
+    case 'host':
+      return `h:${a.name}`;
+    case 'ipset':
+      return `i:${a.name}`;
+    case 'service':
+      return `s:${a.name}`;
+    case 'prefix':
+      return `p:${a.addrs.toString()}`;
+  }
 }
 
 export const ALL_CAPS: Capability[] = [{ protos: DEFAULT_PROTOS, ports: [ALL_PORTS] }];

@@ -51,7 +51,8 @@ export function resolveTestSource(model: CompiledPolicy, src: string): ParsedIp[
     if (!ip) return host ? `src ${JSON.stringify(src)}: host must be a single IP address, not a CIDR` : `invalid src ${JSON.stringify(src)}`;
     ips = [ip];
   }
-  return ips.length ? ips : NO_IPS;
+  if (ips.length) return ips;
+  return src.startsWith('tag:') || src.startsWith('autogroup:') ? `no associated IPs for ${JSON.stringify(src)} (no device carries it)` : NO_IPS;
 }
 
 /** Resolve a test destination `host:port`; a string result is the error. */
