@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { Client, utils, type ClientChannel, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client as SshClient, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { checkHostKey, pinnedKeyAlgorithms, type HostKeyDecision, type HostKeyPin } from './host-keys.js';
 import { HostKeyRejectedError, SshConnectError } from './evidence-errors.js';
 import { commandLineFromArgv } from './shell-quote.js';
@@ -20,6 +20,10 @@ import {
   type RemoteHost,
 } from './remote-command.js';
 import { CredentialsError } from '../core/errors.js';
+
+// ssh2 is CommonJS: take its members from the default export (named ESM imports fail under Node).
+const { Client, utils } = ssh2;
+type Client = SshClient;
 
 export type SshAuth =
   | { kind: 'key'; privateKey: Buffer; passphrase?: string | undefined }
