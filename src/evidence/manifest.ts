@@ -45,6 +45,8 @@ export const hostRecordSchema = z.object({
   connected: z.boolean(),
   reconnects: z.number().int().nonnegative(),
   error: z.string().optional(),
+  /** Machine-readable kind of `error` (e.g. host-key-rejected, ssh-connect). */
+  errorCode: z.string().optional(),
 });
 export type HostRecord = z.infer<typeof hostRecordSchema>;
 
@@ -73,6 +75,9 @@ export const manifestSchema = z.object({
   hosts: z.array(hostRecordSchema),
   collectors: z.array(collectorOutcomeSchema),
   artifacts: z.array(artifactRecordSchema),
+  /** Artifacts deliberately not collected (condition false, sensitive, aborted), with why. */
+  skipped: z.array(z.object({ host: z.string(), collector: z.string(), name: z.string(), reason: z.string() })).default([]),
+  aborted: z.boolean().default(false),
   /** Files the engine adds next to the evidence (journal.jsonl, policy/…), hashed the same way. */
   attachments: z.array(attachmentRecordSchema).default([]),
 });

@@ -78,7 +78,9 @@ export async function startSshd(opts: SshdOptions): Promise<SshdInstance> {
   mkdirSync(logDir);
   const hostKey = makeKey(dir, 'hostkey', 'lab-host');
   writeFileSync(join(dir, 'authorized_keys'), `${opts.authorizedKeys.join('\n')}\n`, { mode: 0o600 });
-  const env = Object.entries(opts.setEnv ?? {}).map(([k, v]) => `SetEnv ${k}=${v}`);
+  // sshd honours only the first SetEnv line: all variables go on one line, quoted.
+  const envPairs = Object.entries(opts.setEnv ?? {}).map(([k, v]) => `"${k}=${v}"`);
+  const env = envPairs.length ? [`SetEnv ${envPairs.join(' ')}`] : [];
   const config = [
     `Port ${opts.port}`,
     `ListenAddress ${opts.address}`,
