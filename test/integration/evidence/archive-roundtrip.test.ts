@@ -38,6 +38,8 @@ function manifestFor(artifacts: { path: string; sha256: string; bytes: number }[
       redacted: false,
     })),
     attachments: [],
+    skipped: [],
+    aborted: false,
   };
 }
 

@@ -45,7 +45,7 @@ export async function startDockerd(): Promise<DockerLab> {
       if (Date.now() > deadline) {
         const log = readFileSync(join(dir, 'dockerd.log'), 'utf8').slice(-2000);
         await stop();
-        throw new Error(`dockerd did not come up: ${(err as Error).message}\n${log}`);
+        throw new Error(`dockerd did not come up: ${(err as Error).message}\n${log}`, { cause: err });
       }
       await sleep(100);
     }
