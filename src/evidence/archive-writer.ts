@@ -154,7 +154,7 @@ export class EvidenceArchiveWriter {
   }
 
   private enqueueBuffer(name: string, data: Buffer): void {
-    this.packQueue = this.packQueue.then(
+    this.chain(
       () =>
         new Promise<void>((resolve, reject) => {
           this.pack.entry(this.header(name, data.length), data, (err) => (err ? reject(err) : resolve()));
@@ -162,8 +162,14 @@ export class EvidenceArchiveWriter {
     );
   }
 
+  /** Append to the packing queue; a failure surfaces at flush()/finalize(), never unhandled. */
+  private chain(step: () => Promise<void>): void {
+    this.packQueue = this.packQueue.then(step);
+    this.packQueue.catch(() => undefined);
+  }
+
   private enqueue(name: string, size: number, open: () => Readable, cleanup: () => Promise<void>): void {
-    this.packQueue = this.packQueue.then(async () => {
+    this.chain(async () => {
       try {
         await new Promise<void>((resolve, reject) => {
           const entry = this.pack.entry(this.header(name, size), (err) => (err ? reject(err) : resolve()));

@@ -370,6 +370,11 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
           continue;
         }
       }
+      if (!session.host?.connected) {
+        bad++;
+        skip(substitute(spec.name, itemVars), 'connection lost and the one reconnect was already used');
+        continue;
+      }
       const rec = await collectArtifact(collector, spec, itemVars, session, ctx);
       if (rec.exitCode === 0 || (spec.optional && rec.exitCode !== null && !rec.partial && !rec.timedOut)) ok++;
       else bad++;
