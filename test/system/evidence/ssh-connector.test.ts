@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { requireSystem } from '../support/requirements.js';
+import { killProcessesWithCommandLine } from '../support/daemons.js';
 import { freeLoopbackPort, makeKey, startSshd, type KeyPair, type SshdInstance } from '../support/sshd-lab.js';
 import { createSshConnector, loadKeyAuth } from '../../../src/evidence/ssh-connector.js';
 import { parseKnownHosts } from '../../../src/evidence/host-keys.js';
@@ -41,6 +42,8 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'SSH connector (loo
       knownHosts = `${sshd.knownHostsLine}\n`;
     });
     afterAll(async () => {
+      // Commands the tests time out or cut off may outlive their session on the "node".
+      for (const cmd of ['sleep 30.271', 'sh -c echo first; sleep 30.271', 'sh -c head -c 1000; sleep 30.271']) killProcessesWithCommandLine(cmd);
       await sshd?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -134,13 +137,13 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'SSH connector (loo
         expect(fail.stderrExcerpt).toBe('oops\n');
 
         const t0 = Date.now();
-        const slow = await host.run({ argv: ['sleep', '30'], timeoutMs: 500 }, hashingSink().sink);
+        const slow = await host.run({ argv: ['sleep', '30.271'], timeoutMs: 500 }, hashingSink().sink);
         expect(slow.timedOut).toBe(true);
         expect(slow.exitCode).toBeNull();
         expect(Date.now() - t0).toBeLessThan(10_000);
 
         const idle = await host.run(
-          { argv: ['sh', '-c', 'echo first; sleep 30'], timeoutMs: 20_000, idleTimeoutMs: 400 },
+          { argv: ['sh', '-c', 'echo first; sleep 30.271'], timeoutMs: 20_000, idleTimeoutMs: 400 },
           hashingSink().sink,
         );
         expect(idle.timedOut).toBe(true);
@@ -153,7 +156,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'SSH connector (loo
 
         const ac = new AbortController();
         setTimeout(() => ac.abort(), 200);
-        const aborted = await host.run({ argv: ['sleep', '30'], timeoutMs: 20_000, signal: ac.signal }, hashingSink().sink);
+        const aborted = await host.run({ argv: ['sleep', '30.271'], timeoutMs: 20_000, signal: ac.signal }, hashingSink().sink);
         expect(aborted.aborted).toBe(true);
         // The connection survives all of the above.
         const ok = await host.run({ argv: ['true'], timeoutMs: 5_000 }, hashingSink().sink);
@@ -167,7 +170,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'SSH connector (loo
       const host = await connect();
       try {
         const s = hashingSink();
-        const running = host.run({ argv: ['sh', '-c', 'head -c 1000; sleep 30'], timeoutMs: 30_000 }, s.sink);
+        const running = host.run({ argv: ['sh', '-c', 'head -c 1000; sleep 30.271'], timeoutMs: 30_000 }, s.sink);
         await new Promise((r) => setTimeout(r, 500));
         expect(sshd.killConnections()).toBeGreaterThan(0);
         const r = await running;

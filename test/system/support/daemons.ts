@@ -83,3 +83,29 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/**
+ * Remote commands the tests leave behind on purpose (a killed session's `sleep`) carry a unique
+ * command line; kill exactly those, by pid.
+ */
+export function killProcessesWithCommandLine(exactCommandLine: string): number {
+  const pattern = `^${exactCommandLine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+  const out = spawnSyncText('pgrep', ['-f', pattern]);
+  const pids = out.split('\n').filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return pids.length;
+}
+
+function spawnSyncText(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
