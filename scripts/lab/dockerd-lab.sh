@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Private Debian dockerd for the container-forensics tests. It owns its data root, socket and
+# pidfile under DIR, and is started with the flags that leave the host's iptables, IP forwarding
+# and bridges untouched (containers run with --network none).
+#
+#   dockerd-lab.sh run DIR          exec dockerd in the foreground (caller keeps the pid)
+#   dockerd-lab.sh image DIR TAG    import a registry-free busybox image as TAG
+set -euo pipefail
+cmd=${1:?usage: dockerd-lab.sh run|image DIR}
+dir=${2:?dir}
+case "$cmd" in
+  run)
+    mkdir -p "$dir/data" "$dir/exec"
+    exec dockerd --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/dockerd.pid" \
+      -H "unix://$dir/docker.sock" --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+      --bridge=none --userland-proxy=false --default-runtime=runc
+    ;;
+  image)
+    tag=${3:?tag}
+    root="$dir/rootfs"
+    rm -rf "$root"
+    mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/var/log"
+    cp "$(command -v busybox)" "$root/bin/busybox"
+    for t in sh ls cat echo sleep printf touch mkdir rm head tail env id hostname wc ps; do ln -s busybox "$root/bin/$t"; done
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+    printf 'root:x:0:\n' >"$root/etc/group"
+    tar -C "$root" -c . | DOCKER_HOST="unix://$dir/docker.sock" docker import --change 'CMD ["/bin/sh"]' - "$tag" >/dev/null
+    rm -rf "$root"
+    ;;
+  *)
+    echo "unknown subcommand: $cmd" >&2
+    exit 2
+    ;;
+esac

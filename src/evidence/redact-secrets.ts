@@ -1,0 +1,54 @@
+/**
+ * Line-by-line secret redaction for configuration files copied off a node (compose files,
+ * .env). Values of secret-looking keys and anything shaped like a Tailscale key are replaced,
+ * so auth keys never reach the archive. The redacted text is what gets hashed and archived.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+
+const SECRET_KEY = /(AUTH_?KEY|AUTHKEY|SECRET|TOKEN|PASSWORD|PASSWD|PASS\b|API_?KEY|PRIVATE|CREDENTIAL|CLIENT_SECRET)/i;
+const TAILSCALE_KEY = /tskey-[A-Za-z0-9_-]+/g;
+export const REDACTED = '[REDACTED]';
+
+export function redactLine(line: string): string {
+  let out = line.replace(TAILSCALE_KEY, `tskey-${REDACTED}`);
+  // KEY=value (.env, compose `environment:` list items like `- TS_AUTHKEY=…`)
+  out = out.replace(/^(\s*(?:-\s*)?(?:export\s+)?)([A-Za-z_][A-Za-z0-9_.-]*)(\s*=\s*)(.*)$/, (whole, pre: string, key: string, eq: string, value: string) =>
+    SECRET_KEY.test(key) && value.trim() !== '' && !/^\$\{[^}]*\}$/.test(value.trim()) ? `${pre}${key}${eq}${REDACTED}` : whole,
+  );
+  // key: value (compose `environment:` maps)
+  out = out.replace(/^(\s*)([A-Za-z_][A-Za-z0-9_.-]*)(\s*:\s+)(.+)$/, (whole, pre: string, key: string, colon: string, value: string) =>
+    SECRET_KEY.test(key) && !/^["']?\$\{[^}]*\}["']?$/.test(value.trim()) ? `${pre}${key}${colon}${REDACTED}` : whole,
+  );
+  return out;
+}
+
+const MAX_LINE = 1 << 20;
+
+/** Streaming redaction; lines longer than 1 MiB are emitted in pieces (tskey patterns still caught). */
+export class SecretRedactor extends Transform {
+  private pending = '';
+  redactions = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.pending += chunk.toString('utf8');
+    const lines = this.pending.split('\n');
+    this.pending = lines.pop() ?? '';
+    if (this.pending.length > MAX_LINE) {
+      lines.push(this.pending);
+      this.pending = '';
+    }
+    if (lines.length) this.push(`${lines.map((l) => this.redact(l)).join('\n')}\n`);
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.pending) this.push(this.redact(this.pending));
+    cb();
+  }
+
+  private redact(line: string): string {
+    const r = redactLine(line);
+    if (r !== line) this.redactions++;
+    return r;
+  }
+}
