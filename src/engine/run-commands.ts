@@ -32,7 +32,7 @@ export async function runsShowCommand(id: string, opts: { json?: boolean }): Pro
   const s = store();
   const record = await s.readRecord(id);
   const journalPath = s.journalPath(id);
-  let entries: JournalEntry[] = [];
+  let entries: JournalEntry[];
   try {
     entries = (await readFile(journalPath, 'utf8'))
       .split('\n')

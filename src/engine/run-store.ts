@@ -10,7 +10,7 @@ import { RunLock } from './run-lock.js';
 import type { ArtifactStore } from './ports.js';
 
 /** Fault hooks for crash tests; production passes none. */
-export interface StoreFaults extends JournalFaults {}
+export type StoreFaults = JournalFaults;
 
 /**
  * Runs on disk:
