@@ -25,4 +25,10 @@ export interface Plan<D extends JsonValue = JsonValue> {
   warnings: string[];
   /** Activity-specific data `apply` needs; JSON only. */
   data: D;
+  /**
+   * Keys of `data` that may change without changing what is approved (e.g. a policy ETag
+   * after a 412 re-plan): left out of the approval digest so a re-plan with the same effect
+   * does not ask again.
+   */
+  volatile?: string[];
 }

@@ -34,6 +34,10 @@ export interface Activity<P = unknown, D extends JsonValue = JsonValue, O extend
   requiresVerifiedEvidence?: boolean;
   /** Produces the verified-evidence fact the invariant above looks for (output `{ verified: true }`). */
   provesEvidence?: boolean;
+  /** A quarantine: the engine asks the policy port whether responders keep SSH before applying. */
+  checksResponderAccess?: boolean;
+  /** Read-only and side-effect free: `planRun` may execute it to plan the steps after it. */
+  safeInPlanMode?: boolean;
   params: z.ZodType<P>;
   /** Compute what would change. Reads only; the result is printed, journaled and approved. */
   plan(ctx: ActivityContext<P>): Promise<Plan<D>>;

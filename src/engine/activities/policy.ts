@@ -22,10 +22,12 @@ function editPlan(action: string, stepId: string, etag: string, nodeId: string, 
     action,
     stepId,
     summary: unchanged ? ['the policy already has this edit: nothing to do'] : [...edit.summary, ...edit.diff.split('\n')],
-    mutations: unchanged ? [] : [{ kind: 'set-policy', target: 'policy', detail: `POST /acl with If-Match ${etag}` }],
+    mutations: unchanged ? [] : [{ kind: 'set-policy', target: 'policy', detail: "POST /acl with If-Match on the policy read at plan time" }],
     destructive: false,
     warnings: [],
     data: { etag, newText: edit.newText, diff: edit.diff, nodeId, responders, releaseRecord: edit.releaseRecord },
+    // After a 412 only the ETag may differ; the same edit needs no second approval.
+    volatile: ['etag'],
   };
 }
 
@@ -53,6 +55,7 @@ export const policyQuarantine = defineActivity({
   summary: 'Edit the policy so the node can open no connections; responders keep SSH (If-Match)',
   mutates: true,
   destructive: false,
+  checksResponderAccess: true,
   params: quarantineParams,
   async plan(ctx) {
     const { tailnet, policy } = ctx.ports;
@@ -118,6 +121,7 @@ export const policyVerify = defineActivity({
   name: 'policy-verify',
   summary: 'Run the policy tests on the server and in the local evaluator; both must pass',
   mutates: false,
+  safeInPlanMode: true,
   destructive: false,
   params: z.object({}).strict(),
   async plan(ctx) {

@@ -30,6 +30,7 @@ export const tailnetSnapshot = defineActivity<z.output<typeof params>, { target:
   summary: 'Resolve the target device and snapshot devices, users, keys and the policy file',
   mutates: false,
   destructive: false,
+  safeInPlanMode: true,
   params,
   async plan(ctx) {
     return noChangePlan(this.name, ctx.stepId, [`resolve ${JSON.stringify(ctx.params.target)} and snapshot the tailnet (read-only)`], {
