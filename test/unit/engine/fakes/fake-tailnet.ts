@@ -31,6 +31,8 @@ export class FakeTailnet implements TailnetApi {
   policy: PolicyFile = { text: '{"acls":[]}', etag: etagOf('{"acls":[]}') };
   readonly mutations: Mutation[] = [];
   dead = false;
+  /** Called after each mutation took effect (crash tests kill the "process" here). */
+  afterMutation?: (m: Mutation) => void;
   private readonly failures = new Map<string, Error[]>();
   private nextNode = 100;
 
@@ -53,7 +55,10 @@ export class FakeTailnet implements TailnetApi {
   }
 
   private mutate(method: string, target: string): void {
-    this.mutations.push({ method, target });
+    const m = { method, target };
+    this.mutations.push(m);
+    // The change lands after the caller's await: queue the hook so state is updated first.
+    queueMicrotask(() => this.afterMutation?.(m));
   }
 
   private device(id: string): Device {
@@ -239,7 +244,7 @@ export class FakeTailnet implements TailnetApi {
       created: this.clock.now().toISOString(),
     };
     this.devices.push(device);
-    this.mutations.push({ method: 'enrol', target: hostname });
+    this.mutate('enrol', hostname);
     return device;
   }
 }
