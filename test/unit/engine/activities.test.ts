@@ -17,10 +17,11 @@ function harness() {
   const tailnet = seedTailnet(new FakeTailnet(clock));
   const world = fakeWorld(tailnet, clock);
   const artifacts = memoryArtifacts();
-  const ctx = <P>(activity: AnyActivity, params: unknown, outputs: Record<string, unknown> = {}): ActivityContext<P> => ({
+  // `never` params: assignable to any activity's context (params were parsed by its own schema).
+  const ctx = (activity: AnyActivity, params: unknown, outputs: Record<string, unknown> = {}): ActivityContext<never> => ({
     runId: '20260301-100000-abcdef',
     stepId: 'step',
-    params: activity.params.parse(params) as P,
+    params: activity.params.parse(params) as never,
     inputs: {},
     outputs,
     ports: { ...world.ports, artifacts },
