@@ -78,13 +78,17 @@ export class StepExecutor {
     return done ? ((done.data as { output?: JsonValue }).output ?? null) : undefined;
   }
 
-  /** The plan this step committed to: the last planned one with an intent and no stale mark after it. */
+  /**
+   * The plan this step committed to: the last one with an intent, unless an attempt failed
+   * after it (then the step is planned afresh from the current state, and re-approved if the
+   * plan changed; apply still checks first because a failed attempt may have landed).
+   */
   private committedPlan(stepId: string): { plan: Plan; digest: string } | undefined {
     const entries = this.entries(stepId);
     const intent = entries.findLast((e) => e.type === 'intent');
     if (!intent) return undefined;
     const after = entries.slice(entries.indexOf(intent) + 1);
-    if (after.some((e) => e.type === 'step-failed' && (e.data as { stale?: boolean }).stale)) return undefined;
+    if (after.some((e) => e.type === 'step-failed')) return undefined;
     const digest = (intent.data as { planDigest: string }).planDigest;
     const planned = entries.findLast((e) => e.type === 'plan' && (e.data as { digest?: string }).digest === digest);
     return planned ? { plan: (planned.data as { plan: Plan }).plan, digest } : undefined;
@@ -234,14 +238,17 @@ export class StepExecutor {
       return { kind: 'done' as const, output: json };
     };
 
-    const hasIntent = this.entries(stepId).some((e) => e.type === 'intent' && (e.data as { planDigest?: string }).planDigest === digest);
-    if (hasIntent && activity.mutates) {
-      // Crash between intent and done: ask the tailnet whether the change already happened.
+    const entries = this.entries(stepId);
+    const hasIntent = entries.some((e) => e.type === 'intent' && (e.data as { planDigest?: string }).planDigest === digest);
+    const triedBefore = entries.some((e) => e.type === 'intent');
+    if (triedBefore && activity.mutates) {
+      // Crash or failure after an earlier intent: ask the tailnet whether the change already happened.
       this.progress(stepId, 'check', `checking whether ${step.action} already took effect`);
       const check = await activity.check(plan, ctx);
       await this.deps.journal.append('check', stepId, { planDigest: digest, done: check.done, detail: check.detail });
       if (check.done) return finish(check.output);
-    } else if (!hasIntent) {
+    }
+    if (!hasIntent) {
       await this.deps.journal.append('intent', stepId, { planDigest: digest, idempotencyKey: `${this.deps.runId}/${stepId}/${digest.slice(0, 16)}`, mutations: plan.mutations });
     }
 

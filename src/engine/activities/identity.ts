@@ -12,6 +12,13 @@ export const suspendUser = defineActivity({
   async plan(ctx): Promise<Plan<{ userId: string; loginName: string }>> {
     const user = await ctx.ports.tailnet.getUser(ctx.params.userId);
     const already = user.status === 'suspended';
+    // Issue rule: if collection still needs the tailnet path, say so before suspending.
+    const collected = Object.values(ctx.outputs).some((o) => typeof (o as { archivePath?: unknown } | null)?.archivePath === 'string');
+    const route = Object.values(ctx.outputs).map((o) => (o as { route?: { path?: string } } | null)?.route).find((r) => r !== undefined);
+    const warnings =
+      !already && !collected && route?.path === 'tailnet'
+        ? [`evidence has not been collected yet and collection goes over the tailnet: suspending ${user.loginName} takes the node off the tailnet; collect first or configure an out-of-band address`]
+        : [];
     return {
       action: this.name,
       stepId: ctx.stepId,
@@ -20,7 +27,7 @@ export const suspendUser = defineActivity({
         : [`suspend user ${user.loginName} (${user.id}); their ${user.deviceCount ?? 'other'} device(s) lose tailnet access`],
       mutations: already ? [] : [{ kind: 'suspend-user', target: user.id, detail: `suspend ${user.loginName}` }],
       destructive: true,
-      warnings: [],
+      warnings,
       data: { userId: user.id, loginName: user.loginName },
     };
   },

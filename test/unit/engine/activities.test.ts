@@ -170,3 +170,28 @@ describe('planRun', () => {
     expect(by.seal).toMatchObject({ status: 'depends' });
   });
 });
+
+describe('reaching the node', () => {
+  it('suspend-user warns in its plan when collection still depends on the tailnet path', async () => {
+    const h = harness();
+    const triage = { route: { address: '100.64.0.1', path: 'tailnet' } };
+    const before = await suspendUser.plan(h.ctx(suspendUser, { userId: 'u-alice' }, { triage }));
+    expect(before.warnings[0]).toMatch(/evidence has not been collected yet.*takes the node off the tailnet/);
+    const after = await suspendUser.plan(h.ctx(suspendUser, { userId: 'u-alice' }, { triage, collect: { archivePath: '/e.tar' } }));
+    expect(after.warnings).toEqual([]);
+    const oob = await suspendUser.plan(h.ctx(suspendUser, { userId: 'u-alice' }, { triage: { route: { address: '10.9.9.9', path: 'out-of-band' } } }));
+    expect(oob.warnings).toEqual([]);
+  });
+});
+
+describe('plan mode guard', () => {
+  it('the read-only tailnet refuses every mutating call and passes reads through', async () => {
+    const { readOnlyTailnet } = await import('../../../src/engine/read-only-tailnet.js');
+    const h = harness();
+    const ro = readOnlyTailnet(h.tailnet);
+    await expect(ro.suspendUser('u-alice')).rejects.toThrow(/plan mode: refused to call suspendUser/);
+    await expect(ro.setPolicy('{}')).rejects.toThrow(/refused/);
+    expect((await ro.listDevices()).length).toBe(3);
+    expect(h.tailnet.mutations).toEqual([]);
+  });
+});
