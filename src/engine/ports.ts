@@ -96,8 +96,11 @@ export interface EvidenceVerification {
 export interface EvidenceCollector {
   routeFor(device: Device): Promise<CollectionRoute>;
   collect(request: { runId: string; device: Device; route: CollectionRoute; signal: AbortSignal; progress: ProgressSink }): Promise<CollectionResult>;
-  /** Adds `journalPath` and the manifest to the archive and signs it. */
-  seal(request: { runId: string; archivePath: string; journalPath: string }): Promise<SealResult>;
+  /**
+   * Adds the run's journal, the tailnet artifacts (`extraFiles`: audit log for the window,
+   * policy before/after, inventory snapshots) and the manifest to the archive, and signs it.
+   */
+  seal(request: { runId: string; archivePath: string; journalPath: string; extraFiles: { name: string; path: string }[] }): Promise<SealResult>;
   verify(request: { archivePath: string; signaturePath: string }): Promise<EvidenceVerification>;
 }
 
@@ -140,6 +143,8 @@ export interface ArtifactStore {
   /** Atomically write `name` (relative, no `..`) in the run directory; returns its path. */
   write(name: string, content: string | Uint8Array): Promise<string>;
   read(name: string): Promise<string | undefined>;
+  /** Absolute path of an artifact if it exists. */
+  pathOf(name: string): Promise<string | undefined>;
   /** Absolute path of the run's journal (the sealer copies it into the archive). */
   journalPath(): string;
 }

@@ -220,6 +220,7 @@ export async function planRun(deps: Omit<EngineDeps, 'store' | 'approver'>, requ
       return `(plan mode, not written) ${name}`;
     },
     read: async (name) => memory.get(name),
+    pathOf: async () => undefined,
     journalPath: () => '(plan mode: no journal)',
   };
   const ports: Ports = { ...deps.ports, tailnet: readOnlyTailnet(deps.ports.tailnet), artifacts };

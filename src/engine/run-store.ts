@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join, normalize, isAbsolute, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, UsageError, InputFileError } from '../core/errors.js';
@@ -174,6 +174,15 @@ export class RunHandle {
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
           throw e;
+        }
+      },
+      pathOf: async (name) => {
+        const path = this.artifactPath(name);
+        try {
+          await access(path);
+          return path;
+        } catch {
+          return undefined;
         }
       },
       journalPath: () => this.journal.path,

@@ -37,6 +37,16 @@ export const collectEvidence = defineActivity({
   },
 });
 
+/** Tailnet-side evidence written by earlier steps; sealed into the archive when present. */
+export const SEALED_ARTIFACTS = [
+  'audit/configuration-log.json',
+  'policy/before.hujson',
+  'policy/quarantine-after.hujson',
+  'triage/devices.json',
+  'triage/users.json',
+  'triage/keys.json',
+] as const;
+
 export const sealEvidence = defineActivity({
   name: 'seal-evidence',
   summary: 'Write the manifest and journal into the archive and sign it (SSHSIG)',
@@ -47,7 +57,13 @@ export const sealEvidence = defineActivity({
     return { action: this.name, stepId: ctx.stepId, summary: [`seal and sign ${ctx.params.archivePath}`], mutations: [], destructive: false, warnings: [], data: { archivePath: ctx.params.archivePath } };
   },
   async apply(plan, ctx) {
-    return toJsonValue(await ctx.ports.evidence.seal({ runId: ctx.runId, archivePath: plan.data.archivePath, journalPath: ctx.ports.artifacts.journalPath() }));
+    const extraFiles: { name: string; path: string }[] = [];
+    for (const name of SEALED_ARTIFACTS) {
+      const path = await ctx.ports.artifacts.pathOf(name);
+      if (path) extraFiles.push({ name, path });
+    }
+    const sealed = await ctx.ports.evidence.seal({ runId: ctx.runId, archivePath: plan.data.archivePath, journalPath: ctx.ports.artifacts.journalPath(), extraFiles });
+    return toJsonValue({ ...sealed, included: extraFiles.map((f) => f.name) });
   },
   async check() {
     return { done: false, detail: 'sealing is re-run' };

@@ -75,7 +75,7 @@ export const policyQuarantine = defineActivity({
   },
   async apply(plan, ctx) {
     const etag = plan.mutations.length ? await applyEdit(plan, ctx.ports.tailnet) : plan.data.etag;
-    await ctx.ports.artifacts.write(`policy/${ctx.stepId}-after.hujson`, plan.data.newText);
+    await ctx.ports.artifacts.write('policy/quarantine-after.hujson', plan.data.newText);
     return { etag, releaseRecord: plan.data.releaseRecord, nodeId: plan.data.nodeId };
   },
   async check(plan, ctx) {
@@ -102,7 +102,7 @@ export const releaseQuarantine = defineActivity({
   },
   async apply(plan, ctx) {
     const etag = plan.mutations.length ? await applyEdit(plan, ctx.ports.tailnet) : plan.data.etag;
-    await ctx.ports.artifacts.write(`policy/${ctx.stepId}-after.hujson`, plan.data.newText);
+    await ctx.ports.artifacts.write('policy/release-after.hujson', plan.data.newText);
     return { etag, released: true };
   },
   async check(plan, ctx) {

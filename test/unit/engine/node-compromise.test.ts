@@ -44,6 +44,8 @@ describe('node-compromise playbook, end to end against fakes', () => {
     expect(Date.parse(minted?.expires ?? '') - Date.parse(minted?.created ?? '')).toBeLessThanOrEqual(3600_000);
     expect(world.enroller.sawSecretShape).toEqual([true]);
     expect(world.evidence.collected).toBe(1);
+    // the audit log for the window, the policy before/after and the inventory go into the archive
+    expect(world.evidence.sealedExtras).toEqual([['audit/configuration-log.json', 'policy/before.hujson', 'policy/quarantine-after.hujson', 'triage/devices.json', 'triage/users.json', 'triage/keys.json']]);
     expect(tailnet.mutations.map((m) => m.method)).toEqual(['setPolicy', 'deleteKey', 'deleteDevice', 'createKey', 'enrol', 'setPolicy']);
 
     const journalPath = join(deps.store.runDir('run-tagged'), 'journal.jsonl');

@@ -50,7 +50,9 @@ export class FakeEvidence implements EvidenceCollector {
     this.collected++;
     return { archivePath: `/evidence/${r.runId}.tar`, artifacts: 3, bytes: 1024, failures: [] };
   }
+  sealedExtras: string[][] = [];
   async seal(r: Parameters<EvidenceCollector['seal']>[0]) {
+    this.sealedExtras.push(r.extraFiles.map((f) => f.name));
     return { archivePath: r.archivePath, signaturePath: `${r.archivePath}.sig`, sha256: 'ab'.repeat(32) };
   }
   async verify() {
@@ -80,6 +82,7 @@ export function memoryArtifacts(): ArtifactStore & { files: Map<string, string> 
       return `/mem/${name}`;
     },
     read: async (name) => files.get(name),
+    pathOf: async (name) => (files.has(name) ? `/mem/${name}` : undefined),
     journalPath: () => '/mem/journal.jsonl',
   };
 }
