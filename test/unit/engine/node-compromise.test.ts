@@ -9,7 +9,7 @@ import { RunStore } from '../../../src/engine/run-store.js';
 import { startRun, resumeRun, type EngineDeps } from '../../../src/engine/run-engine.js';
 import { createFlagApprover } from '../../../src/engine/approvers.js';
 import { verifyJournalFile } from '../../../src/engine/journal.js';
-import { FakeTailnet, seedTailnet } from './fakes/fake-tailnet.js';
+import { FakeApiError, FakeTailnet, seedTailnet } from './fakes/fake-tailnet.js';
 import { fakeWorld } from './fakes/fake-ports.js';
 import type { Approver } from '../../../src/engine/ports.js';
 
@@ -125,5 +125,30 @@ describe('node-compromise playbook, end to end against fakes', () => {
     expect(outcome).toMatchObject({ status: 'paused', step: 'quarantine', exitCode: 5 });
     expect(outcome.message).toMatch(/removes responders' inbound SSH/);
     expect(tailnet.count('setPolicy')).toBe(0);
+  });
+
+  it('403 on suspend: the run pauses with the API error, nothing lost; resume after the fix suspends once', async () => {
+    const { tailnet, deps, playbook } = await setup();
+    tailnet.failNext('suspendUser', new FakeApiError('calling user may not suspend this user', 403));
+    const first = await startRun(deps, { playbook, inputs: { target: 'laptop-1', responders: ['group:ir'] }, runId: 'run-403' });
+    expect(first).toMatchObject({ status: 'paused', step: 'suspend-user', exitCode: 5 });
+    expect(first.message).toContain('calling user may not suspend this user');
+    expect(tailnet.count('setPolicy')).toBe(1);
+    const second = await resumeRun(deps, { runId: 'run-403' });
+    expect(second.status).toBe('completed');
+    expect(tailnet.count('suspendUser')).toBe(1);
+    expect(tailnet.count('setPolicy')).toBe(2);
+  });
+
+  it('SSH host unreachable during collection: pauses at collect, resumable', async () => {
+    const { tailnet, world, deps, playbook } = await setup();
+    world.evidence.failCollect = new Error('ssh: connect to host 100.64.0.2 port 22: No route to host');
+    const first = await startRun(deps, { playbook, inputs: { target: 'web-1', responders: ['group:ir'] }, runId: 'run-ssh-down' });
+    expect(first).toMatchObject({ status: 'paused', step: 'collect' });
+    expect(first.message).toContain('No route to host');
+    expect(tailnet.count('deleteDevice')).toBe(0);
+    const second = await resumeRun(deps, { runId: 'run-ssh-down' });
+    expect(second.status).toBe('completed');
+    expect(tailnet.mutations.map((m) => m.method)).toEqual(['setPolicy', 'deleteKey', 'deleteDevice', 'createKey', 'enrol', 'setPolicy']);
   });
 });
