@@ -115,7 +115,13 @@ async function drive(
   const executor = new StepExecutor({ runId: handle.id, steps, registry: deps.registry, ports, approver: deps.approver, journal: handle.journal, options });
   const machine = compilePlaybook(playbook, executor);
 
-  let actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input: { inputs } } : { input: { inputs } });
+  const fresh = () => createActor(machine, { input: { inputs } });
+  let actor: ReturnType<typeof fresh>;
+  try {
+    actor = snapshot ? createActor(machine, { snapshot: snapshot as never, input: { inputs } }) : fresh();
+  } catch {
+    actor = fresh(); // unreadable snapshot: start over; the journal skips completed steps
+  }
   let persistError: unknown;
   let persisting: Promise<void> = Promise.resolve();
   // After every transition: persist the snapshot (serialized writes, each atomic).
@@ -131,22 +137,29 @@ async function drive(
   let armed = false;
   const settled = new Promise<void>((resolve) => {
     const stopped = (s: ReturnType<typeof actor.getSnapshot>) => s.status !== 'active' || s.matches(PAUSED);
-    const sub = () =>
+    const launch = () => {
       actor.subscribe({
         next: (s) => {
           persist();
           if (armed && stopped(s)) resolve();
         },
-        error: () => resolve(),
+        error: () => {
+          if (armed) resolve();
+        },
       });
+      actor.start();
+    };
     try {
-      sub();
-      actor.start();
+      launch();
     } catch {
-      // A snapshot this machine cannot restore: start over; the journal skips completed steps.
-      actor = createActor(machine, { input: { inputs } });
-      sub();
-      actor.start();
+      actor = fresh();
+      launch();
+    }
+    if (snapshot && actor.getSnapshot().status === 'error') {
+      // A snapshot this machine cannot restore: start over; every step finds its journaled result.
+      actor.stop();
+      actor = fresh();
+      launch();
     }
     if (actor.getSnapshot().matches(PAUSED)) actor.send({ type: 'RESUME' });
     armed = true;

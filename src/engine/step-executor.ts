@@ -4,7 +4,7 @@ import type { Plan } from '../core/plan.js';
 import { approvalMode, approvalPrompt, type AnyStep } from '../core/playbook.js';
 import { parseDuration } from '../core/clock.js';
 import { resolveParams, type ExpressionScope } from '../core/expressions.js';
-import { TailnetIrError, UsageError } from '../core/errors.js';
+import { ExitCode, TailnetIrError, UsageError } from '../core/errors.js';
 import type { ActivityContext, ActivityRegistry, AnyActivity } from './activity.js';
 import type { Approver, Ports } from './ports.js';
 import type { Journal } from './journal.js';
@@ -274,7 +274,10 @@ export class StepExecutor {
         return finish(output);
       } catch (e) {
         lastError = e;
+        // Retry only what may be transient (remote failures, unknown errors): bad input,
+        // refusals and failed checks will fail the same way again.
         if (e instanceof PlanStaleError || e instanceof InvariantError || signal.aborted) break;
+        if (e instanceof TailnetIrError && e.exitCode !== ExitCode.remote) break;
       }
     }
     await this.deps.journal.append('step-failed', stepId, {

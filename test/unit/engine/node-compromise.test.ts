@@ -151,4 +151,24 @@ describe('node-compromise playbook, end to end against fakes', () => {
     expect(second.status).toBe('completed');
     expect(tailnet.mutations.map((m) => m.method)).toEqual(['setPolicy', 'deleteKey', 'deleteDevice', 'createKey', 'enrol', 'setPolicy']);
   });
+
+  it('an unknown target aborts at triage with exit 2, the closest names and no retries', async () => {
+    const { tailnet, deps, playbook, clock } = await setup();
+    const before = clock.now().getTime();
+    const outcome = await startRun(deps, { playbook, inputs: { target: 'web1', responders: ['group:ir'] }, runId: 'run-unknown' });
+    expect(outcome).toMatchObject({ status: 'aborted', step: 'triage', exitCode: 2 });
+    expect(outcome.message).toMatch(/device not found: "web1".*Did you mean: web-1/);
+    expect(clock.now().getTime()).toBe(before);
+    expect(tailnet.mutations).toEqual([]);
+  });
+
+  it('a snapshot file that cannot be restored does not lose the run: resume rebuilds from the journal', async () => {
+    const { tailnet, deps, playbook } = await setup(createFlagApprover('none', 'tester'));
+    await startRun(deps, { playbook, inputs: { target: 'web-1', responders: ['group:ir'] }, runId: 'run-badsnap' });
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(deps.store.runDir('run-badsnap'), 'snapshot.json'), JSON.stringify({ value: 'no-such-state', status: 'active', context: {} }));
+    const out = await resumeRun({ ...deps, approver: createFlagApprover('all', 'tester') }, { runId: 'run-badsnap' });
+    expect(out.status).toBe('completed');
+    expect(tailnet.count('setPolicy')).toBe(2);
+  });
 });
