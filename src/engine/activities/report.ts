@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { defineActivity } from '../activity.js';
+import { toJsonValue } from '../../core/json.js';
+
+/**
+ * Write `report.json`: every step's output, as the report renderers' input. (Markdown/HTML
+ * rendering belongs to the report module; this keeps the run's facts in one file.)
+ */
+export const writeReport = defineActivity({
+  name: 'write-report',
+  summary: "Write the run's report data (report.json)",
+  mutates: false,
+  destructive: false,
+  params: z.object({}).strict(),
+  async plan(ctx) {
+    return { action: this.name, stepId: ctx.stepId, summary: ['write report.json'], mutations: [], destructive: false, warnings: [], data: null };
+  },
+  async apply(_plan, ctx) {
+    const report = { runId: ctx.runId, writtenAt: ctx.ports.clock.now().toISOString(), inputs: ctx.inputs, steps: ctx.outputs };
+    const path = await ctx.ports.artifacts.write('report.json', `${JSON.stringify(report, null, 2)}\n`);
+    return toJsonValue({ path });
+  },
+  async check() {
+    return { done: false, detail: 're-written' };
+  },
+});

@@ -1,0 +1,77 @@
+/** Implementations of `tailnet-ir runs …` and `tailnet-ir journal verify` (loaded lazily). */
+import { readFile } from 'node:fs/promises';
+import { ExitCode } from '../core/errors.js';
+import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
+import { createSystemClock } from '../core/clock.js';
+import type { JournalEntry } from '../core/journal-entry.js';
+import { emit } from '../cli/output.js';
+import { RunStore } from './run-store.js';
+import { resolveStateHome } from './state-dir.js';
+import { verifyJournalFile } from './journal.js';
+import { summarizeSteps } from './run-summary.js';
+
+function store(): RunStore {
+  return new RunStore(resolveStateHome(), createSystemClock());
+}
+
+export async function runsListCommand(opts: { json?: boolean }): Promise<void> {
+  const s = store();
+  const runs = await s.list();
+  emit(opts.json, { home: s.home, runs }, () =>
+    runs.length === 0
+      ? `no runs under ${s.home}`
+      : terminalSafe(
+          runs
+            .map((r) => `${r.id}  ${r.status.padEnd(9)}  ${r.playbookId}  ${r.currentStep ?? '-'}  ${String(r.inputs.target ?? '')}`)
+            .join('\n'),
+        ),
+  );
+}
+
+export async function runsShowCommand(id: string, opts: { json?: boolean }): Promise<void> {
+  const s = store();
+  const record = await s.readRecord(id);
+  const journalPath = s.journalPath(id);
+  let entries: JournalEntry[];
+  try {
+    entries = (await readFile(journalPath, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as JournalEntry];
+        } catch {
+          return [];
+        }
+      });
+  } catch {
+    entries = [];
+  }
+  const steps = summarizeSteps(entries);
+  const chain = entries.length ? await verifyJournalFile(journalPath) : { ok: true, entries: 0 };
+  emit(opts.json, { run: record, steps, journal: { path: journalPath, ...chain } }, () => {
+    const out = [
+      `run ${record.id}: ${record.status}${record.currentStep ? ` at ${record.currentStep}` : ''}`,
+      `playbook ${record.playbookId}, started ${record.createdAt}, updated ${record.updatedAt}`,
+    ];
+    if (record.message) out.push(`note: ${terminalSafe(record.message)}`);
+    out.push('', 'steps:');
+    for (const st of steps) out.push(`  ${st.step.padEnd(22)} ${st.state.padEnd(18)} ${st.time}${st.detail ? `  ${terminalSafeLine(st.detail)}` : ''}`);
+    out.push('', `journal: ${chain.entries} entries, chain ${chain.ok ? 'intact' : 'BROKEN (run `tailnet-ir journal verify`)'}`);
+    return out.join('\n');
+  });
+}
+
+export async function journalVerifyCommand(id: string, opts: { json?: boolean }): Promise<void> {
+  const s = store();
+  await s.readRecord(id);
+  const path = s.journalPath(id);
+  const result = await verifyJournalFile(path);
+  emit(opts.json, { run: id, path, ...result }, () =>
+    result.ok
+      ? `journal of ${id}: ${result.entries} entries, hash chain intact (head ${result.head})`
+      : `journal of ${id}: BROKEN at line ${result.firstBroken?.line}${result.firstBroken?.seq ? ` (entry ${result.firstBroken.seq})` : ''}: ${result.firstBroken?.reason}\n` +
+        `${result.entries} entries before it verify. The file was not modified.`,
+  );
+  if (!result.ok) process.exitCode = ExitCode.checkFailed;
+}
