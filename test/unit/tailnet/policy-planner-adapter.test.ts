@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { ConflictError, UsageError } from '../../../src/core/errors.js';
+import { policyEngineChecker } from '../../../src/drill/sim/policy-checker.js';
+import { loadScenario } from '../../../src/drill/sim/scenario.js';
+import { SimTailnet, type SimActor } from '../../../src/drill/sim/sim-tailnet.js';
+import { createPolicyPlanner, type StagedPolicyEditPlan } from '../../../src/tailnet/policy-planner-adapter.js';
+
+const actor: SimActor = { id: 'u100001', type: 'USER', loginName: 'alice@example.com' };
+
+async function tailnet() {
+  return new SimTailnet(await loadScenario(), { checker: policyEngineChecker });
+}
+
+/** Apply the plan's steps the way the engine does, against the simulated tailnet's rules. */
+function applySteps(sim: SimTailnet, plan: StagedPolicyEditPlan): void {
+  for (const step of plan.steps) {
+    if (step.kind === 'set-policy') sim.setPolicy(step.text, sim.policy().etag, actor);
+    else sim.setTags(step.nodeId, step.tags, actor);
+  }
+}
+
+describe('policy planner adapter', () => {
+  it('plans a staged quarantine the simulated control server accepts, and a byte-exact release', async () => {
+    const sim = await tailnet();
+    const planner = createPolicyPlanner();
+    const original = sim.policy().text;
+    const { devices, users } = sim.inventory();
+    const bob = devices.find((d) => d.hostname === 'bob-laptop')!;
+    const plan = (await planner.planQuarantine({
+      runId: 'run-1',
+      policyText: original,
+      device: bob,
+      devices,
+      users,
+      responders: ['group:incident-response'],
+      highRiskResources: ['tag:db:5432'],
+    })) as StagedPolicyEditPlan;
+    expect(plan.steps.map((s) => s.kind)).toEqual(['set-policy', 'set-device-tags', 'set-policy']);
+    expect(plan.steps.at(-1)).toMatchObject({ kind: 'set-policy', text: plan.newText });
+    expect(plan.addedTests.length).toBeGreaterThan(0);
+    applySteps(sim, plan);
+    expect(sim.policy().text).toBe(plan.newText);
+
+    const after = sim.inventory();
+    const bobAfter = after.devices.find((d) => d.nodeId === bob.nodeId)!;
+    expect(bobAfter.tags).toEqual(plan.deviceTagsAfter[bob.nodeId]);
+    expect(await planner.checkPolicy(sim.policy().text, after.devices, after.users)).toEqual({ ok: true, failures: [] });
+    expect((await planner.checkResponderAccess(plan.newText, bobAfter, ['group:incident-response'], after.devices, after.users)).ok).toBe(true);
+    // dave is no responder: the check must say so, naming him.
+    const dave = await planner.checkResponderAccess(plan.newText, bobAfter, ['dave@example.com'], after.devices, after.users);
+    expect(dave.ok).toBe(false);
+    expect(dave.failures[0]).toContain('dave@example.com');
+
+    const release = (await planner.planRelease({ runId: 'run-1', policyText: sim.policy().text, releaseRecord: plan.releaseRecord, devices: after.devices })) as StagedPolicyEditPlan;
+    expect(release.steps.map((s) => s.kind)).toEqual(['set-device-tags', 'set-policy']);
+    applySteps(sim, release);
+    expect(sim.policy().text).toBe(original);
+    expect(sim.inventory().devices.find((d) => d.nodeId === bob.nodeId)!.tags).toEqual([]);
+  });
+
+  it('refuses more than one responder selector instead of silently keeping one', async () => {
+    const sim = await tailnet();
+    const { devices, users } = sim.inventory();
+    await expect(
+      createPolicyPlanner().planQuarantine({
+        runId: 'run-2',
+        policyText: sim.policy().text,
+        device: devices[1]!,
+        devices,
+        users,
+        responders: ['group:incident-response', 'alice@example.com'],
+        highRiskResources: [],
+      }),
+    ).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('turns a refused plan into a conflict error that explains why', async () => {
+    const sim = await tailnet();
+    const { devices, users } = sim.inventory();
+    const err = await createPolicyPlanner()
+      .planQuarantine({ runId: 'run-3', policyText: sim.policy().text, device: devices[1]!, devices, users, responders: ['group:nobody'], highRiskResources: [] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toContain('group:nobody');
+  });
+});
