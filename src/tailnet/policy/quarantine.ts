@@ -329,6 +329,11 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
       warnings.push(`${label(d)} is a subnet router/exit node for ${routes.join(', ')}: traffic it forwards from those networks still matches "*"; disable its routes (POST /device/{id}/routes {"routes": []})`);
   }
 
+  const roles = new Set(['admin', 'owner', 'it-admin', 'network-admin', 'billing-admin', 'auditor']);
+  const usesRoles = policy.rules.some((r) => [...r.src, ...r.dst.map((d) => d.alias)].some((a) => a.kind === 'autogroup' && roles.has(a.name)));
+  if (usesRoles && inventory.users.length === 0)
+    warnings.push('the policy uses role autogroups (autogroup:admin, …) but no user list was given: they match nobody in this evaluation; pass the users (GET /api/v2/tailnet/-/users)');
+
   const retag = targetsDev.map((d) => ({ nodeId: d.nodeId, from: [...(d.tags ?? [])], to: [qtag] }));
   const invAfter = inventoryAfterQuarantine(inventory, { retag });
   const capTable = new CapabilityTable();
