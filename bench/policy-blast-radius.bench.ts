@@ -85,6 +85,7 @@ const target = devices.find((d) => (d.tags ?? []).length === 0 && d.user !== 'us
 
 // 1. One blast-radius comparison: compile both sides, compare every pair.
 let t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const caps = new CapabilityTable();
 const policy = parsePolicy(text);
 const tParse = performance.now() - t0;
@@ -93,8 +94,9 @@ const after = compilePolicy(policy, inventoryAfterQuarantine(inventory, { retag:
 const tCompile = performance.now() - t0 - tParse;
 const br = computeBlastRadius(before, after, [devices.indexOf(target)]);
 const tBlast = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 console.log(
-  `blast radius: ${br.pairsEvaluated.toLocaleString('en')} pairs in ${tBlast.toFixed(0)} ms ` +
+  `blast radius: ${br.pairsEvaluated.toLocaleString('en')} pairs in ${tBlast.toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU ` +
     `(parse ${tParse.toFixed(0)} ms, compile both ${tCompile.toFixed(0)} ms, compare ${(tBlast - tParse - tCompile).toFixed(0)} ms); ` +
     `signatures ${br.signatures.before}/${br.signatures.after}; target paths changed ${br.fromTargets.length}, others changed ${br.othersChanged.length}; ` +
     `peak RSS ${mb(rssPeak())} — goal < 2000 ms and < 500 MB: ${tBlast < 2000 && rssPeak() < 500 * 1024 * 1024 ? 'MET' : 'NOT MET'}`,

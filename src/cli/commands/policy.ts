@@ -90,12 +90,23 @@ const spec: CommandSpec = {
       .option('--responders <selector>', 'who keeps SSH (tcp:22) into the target', 'group:incident-response')
       .option('--deny <host:port,...>', 'high-risk destinations the target must never reach (pinned as deny tests)')
       .option('--isolate-inbound', 'also cut access into the target, except the responders')
+      .option('--quarantine-tag-owner <selector...>', 'tagOwners of the quarantine tag, e.g. the tag of the OAuth client that will retag (default: none, i.e. admins)')
       .option('--out <file>', 'write the new policy (only when the plan is proven)')
       .option('--out-devices <file>', 'write the device list as the plan leaves it (target retagged), for `policy test`')
       .option('--no-diff', 'do not print the diff')
       .action(
         async (
-          opts: CommonOpts & { device: string[]; run?: string; responders: string; deny?: string; isolateInbound?: boolean; out?: string; outDevices?: string; diff?: boolean },
+          opts: CommonOpts & {
+            device: string[];
+            run?: string;
+            responders: string;
+            deny?: string;
+            isolateInbound?: boolean;
+            quarantineTagOwner?: string[];
+            out?: string;
+            outDevices?: string;
+            diff?: boolean;
+          },
         ) => {
           const { files, engine, text, inventory } = await loadInputs(opts);
           const { emit } = await import('../output.js');
@@ -108,6 +119,7 @@ const spec: CommandSpec = {
             responders: opts.responders,
             highRisk: opts.deny ? opts.deny.split(',').map((x) => x.trim()).filter(Boolean) : [],
             isolateInbound: opts.isolateInbound === true,
+            quarantineTagOwners: opts.quarantineTagOwner ?? [],
           });
           if (plan.status === 'ready') {
             if (opts.out) await files.writeFileAtomic(opts.out, plan.newText);

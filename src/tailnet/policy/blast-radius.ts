@@ -68,6 +68,42 @@ interface SourceSet {
   rows: Rows;
   /** Capabilities granted to autogroup:self (owner-dependent, resolved per source). */
   selfCaps: number[];
+  /** Same id ⇔ same rows and self capabilities, across both sides of a comparison. */
+  contentId: number;
+}
+
+/**
+ * Gives source sets with identical content (rows per capability, self capabilities) the same
+ * id on both sides, so a device built from the same content before and after provably has the
+ * same access without decoding it.
+ */
+class SetContents {
+  private readonly byHash = new Map<number, { rows: Rows; selfCaps: number[]; id: number }[]>();
+  private next = 0;
+
+  idFor(rows: Rows, selfCaps: number[]): number {
+    const caps = [...rows.keys()].sort((a, b) => a - b);
+    const self = [...selfCaps].sort((a, b) => a - b);
+    let h = 0x811c9dc5;
+    for (const c of caps) h = Math.imul(h ^ hashBits(rows.get(c) as Bitset) ^ c, 0x01000193) >>> 0;
+    for (const c of self) h = Math.imul(h ^ (c + 0x9e3779b9), 0x01000193) >>> 0;
+    const list = this.byHash.get(h) ?? [];
+    const same = list.find(
+      (e) =>
+        e.rows.size === rows.size &&
+        e.selfCaps.length === self.length &&
+        e.selfCaps.every((c, i) => c === self[i]) &&
+        caps.every((c) => {
+          const other = e.rows.get(c);
+          return other !== undefined && bitsetEquals(other, rows.get(c) as Bitset);
+        }),
+    );
+    if (same) return same.id;
+    const id = this.next++;
+    list.push({ rows, selfCaps: self, id });
+    this.byHash.set(h, list);
+    return id;
+  }
 }
 
 function hashBits(b: Bitset): number {
@@ -83,7 +119,10 @@ class RowBuilder {
   /** Source-set ids containing device d, per family. */
   private readonly index: Record<Family, number[][]>;
 
-  constructor(readonly model: CompiledPolicy) {
+  constructor(
+    readonly model: CompiledPolicy,
+    contents: SetContents,
+  ) {
     this.index = { v4: model.devices.map(() => []), v6: model.devices.map(() => []) };
     for (const f of FAMILIES) {
       const byHash = new Map<number, number[]>();
@@ -93,7 +132,7 @@ class RowBuilder {
         let id = candidates.find((c) => bitsetEquals((this.sets[f][c] as SourceSet).bits, r.bits[f]));
         if (id === undefined) {
           id = this.sets[f].length;
-          this.sets[f].push({ bits: r.bits[f], rows: new Map(), selfCaps: [] });
+          this.sets[f].push({ bits: r.bits[f], rows: new Map(), selfCaps: [], contentId: -1 });
           byHash.set(h, [...candidates, id]);
         }
         const set = this.sets[f][id] as SourceSet;
@@ -107,6 +146,7 @@ class RowBuilder {
           orInto(row, cd.bits[f]);
         }
       }
+      for (const set of this.sets[f]) set.contentId = contents.idFor(set.rows, set.selfCaps);
       this.sets[f].forEach((set, id) => forEachBit(set.bits, (d) => (this.index[f][d] as number[]).push(id)));
       for (const [owner, bits] of model.ownerDevices) {
         const b = newBitset(model.size);
@@ -123,17 +163,23 @@ class RowBuilder {
     return this.seen.size;
   }
 
+  /** What a source's access is built from: its source sets' content ids, plus its owner if autogroup:self applies. */
   signature(d: DeviceEntry, f: Family): string {
-    const ids = this.index[f][d.index] as number[];
-    const usesSelf = ids.some((id) => (this.sets[f][id] as SourceSet).selfCaps.length > 0);
+    const sets = (this.index[f][d.index] as number[]).map((id) => this.sets[f][id] as SourceSet);
+    const ids = [...new Set(sets.map((x) => x.contentId))].sort((a, b) => a - b);
+    const usesSelf = sets.some((x) => x.selfCaps.length > 0);
     return `${ids.join(',')}|${usesSelf && !d.tagged ? (d.owner ?? '') : ''}`;
+  }
+
+  ownerDevices(f: Family, owner: string): Bitset | undefined {
+    return this.ownerBits[f].get(owner);
   }
 
   /**
    * OR the device's reachability into `buf` (one `words`-sized slot per capability id) and
    * record which slots were touched. No allocation: this runs once per source and family.
    */
-  fill(d: DeviceEntry, f: Family, buf: Uint32Array, touched: number[], mark: Uint8Array, words: number): void {
+  fill(d: DeviceEntry, f: Family, buf: Uint32Array, touched: number[], mark: Uint8Array, words: number, only?: (set: SourceSet) => boolean): void {
     const add = (capsId: number, bits: Bitset) => {
       if (!mark[capsId]) {
         mark[capsId] = 1;
@@ -144,16 +190,32 @@ class RowBuilder {
     };
     for (const id of this.index[f][d.index] as number[]) {
       const set = this.sets[f][id] as SourceSet;
+      if (only && !only(set)) continue;
       for (const [capsId, bits] of set.rows) add(capsId, bits);
       if (set.selfCaps.length && !d.tagged && d.owner) {
         const own = this.ownerBits[f].get(d.owner);
         if (own) for (const capsId of set.selfCaps) add(capsId, own);
       }
     }
-    this.seen.add(`${f}:${this.signature(d, f)}`);
   }
 
   readonly seen = new Set<string>();
+
+  setsOf(d: DeviceEntry, f: Family): SourceSet[] {
+    return (this.index[f][d.index] as number[]).map((id) => this.sets[f][id] as SourceSet);
+  }
+
+  /** Capability ids that reach `dst` from source `d` (computed from its sets, no buffers). */
+  capsTo(d: DeviceEntry, f: Family, dst: number): number[] {
+    const out = new Set<number>();
+    const bit = (b: Bitset) => (((b[dst >>> 5] as number) >>> (dst & 31)) & 1) === 1;
+    const own = !d.tagged && d.owner ? this.ownerBits[f].get(d.owner) : undefined;
+    for (const set of this.setsOf(d, f)) {
+      for (const [capsId, row] of set.rows) if (bit(row)) out.add(capsId);
+      if (own && bit(own)) for (const c of set.selfCaps) out.add(c);
+    }
+    return [...out].sort((a, b) => a - b);
+  }
 }
 
 function label(d: DeviceEntry): string {
@@ -173,8 +235,22 @@ export function computeBlastRadius(before: CompiledPolicy, after: CompiledPolicy
     throw new Error('blast radius needs the same devices, in the same order, on both sides');
   if (before.capTable !== after.capTable) throw new Error('blast radius needs both models to share one CapabilityTable');
   const capTable = before.capTable;
-  const rb = new RowBuilder(before);
-  const ra = new RowBuilder(after);
+  const contents = new SetContents();
+  const rb = new RowBuilder(before, contents);
+  const ra = new RowBuilder(after, contents);
+  // autogroup:self rows depend on the owner's devices, which a retag changes.
+  const ownerSame = new Map<string, boolean>();
+  const sameOwnerDevices = (f: Family, owner: string): boolean => {
+    const k = `${f}|${owner}`;
+    let v = ownerSame.get(k);
+    if (v === undefined) {
+      const x = rb.ownerDevices(f, owner);
+      const y = ra.ownerDevices(f, owner);
+      v = x === undefined || y === undefined ? x === y : bitsetEquals(x, y);
+      ownerSame.set(k, v);
+    }
+    return v;
+  };
   const targetSet = new Set(targets);
   const unionCache = new Map<string, CapabilityUnion>();
   const unionOf = (ids: number[]): CapabilityUnion => {
@@ -210,8 +286,6 @@ export function computeBlastRadius(before: CompiledPolicy, after: CompiledPolicy
     }
     touched.length = 0;
   };
-  const capsAt = (buf: Uint32Array, touched: number[], dst: number): number[] =>
-    touched.filter((c) => (((buf[c * words + (dst >>> 5)] as number) >>> (dst & 31)) & 1) === 1).sort((a, b) => a - b);
   const countAll = (buf: Uint32Array, touched: number[]): number => {
     const all = newBitset(before.size);
     for (const c of touched) for (let i = 0; i < words; i++) all[i] = (all[i] as number) | (buf[c * words + i] as number);
@@ -221,33 +295,54 @@ export function computeBlastRadius(before: CompiledPolicy, after: CompiledPolicy
   for (const f of FAMILIES) {
     for (const s of before.devices) {
       const sa = after.devices[s.index] as DeviceEntry;
-      const key = `${f}|${rb.signature(s, f)}|${ra.signature(sa, f)}`;
+      const sigB = rb.signature(s, f);
+      const sigA = ra.signature(sa, f);
+      rb.seen.add(`${f}:${sigB}`);
+      ra.seen.add(`${f}:${sigA}`);
+      const key = `${f}|${sigB}|${sigA}`;
       const ti = targets.indexOf(s.index);
-      let diffs = diffCache.get(key);
-      if (!diffs || ti !== -1) {
+      // Built from the same content on both sides (and, for autogroup:self, the same owner
+      // devices): the access is identical, nothing to decode.
+      const owner = sigB.slice(sigB.indexOf('|') + 1);
+      if (ti === -1 && sigB === sigA && (owner === '' || sameOwnerDevices(f, owner))) continue;
+      if (ti !== -1) {
+        const t = report.targets[ti];
         rb.fill(s, f, bufB, touchedB, markB, words);
         ra.fill(sa, f, bufA, touchedA, markA, words);
-        const t = ti === -1 ? undefined : report.targets[ti];
         if (t) {
           t.reachableBefore += countAll(bufB, touchedB);
           t.reachableAfter += countAll(bufA, touchedA);
         }
-        if (!diffs) {
-          diffs = [];
-          diff.fill(0);
-          for (const c of new Set([...touchedB, ...touchedA])) {
-            const base = c * words;
-            for (let i = 0; i < words; i++) diff[i] = (diff[i] as number) | ((bufB[base + i] as number) ^ (bufA[base + i] as number));
-          }
-          const found = diffs;
-          forEachBit(diff, (dst) => {
-            if (dst >= before.size) return;
-            const ub = unionOf(capsAt(bufB, touchedB, dst));
-            const ua = unionOf(capsAt(bufA, touchedA, dst));
-            if (formatCapabilityUnion(ub) !== formatCapabilityUnion(ua)) found.push({ dst, before: ub, after: ua });
-          });
-          diffCache.set(key, diffs);
-        }
+        reset(bufB, markB, touchedB);
+        reset(bufA, markA, touchedA);
+      }
+      let diffs = diffCache.get(key);
+      if (!diffs) {
+        // Access = OR of the source's sets' rows. Sets with the same content on both sides
+        // contribute equally, so only destinations where the OR of the *differing* sets'
+        // rows differs can change; those few are decoded exactly.
+        const selfDiffers = owner !== '' && !sameOwnerDevices(f, owner);
+        const idsA = new Set(ra.setsOf(sa, f).map((x) => x.contentId));
+        const idsB = new Set(rb.setsOf(s, f).map((x) => x.contentId));
+        const differing = (other: Set<number>) => (set: SourceSet) => !other.has(set.contentId) || (selfDiffers && set.selfCaps.length > 0);
+        rb.fill(s, f, bufB, touchedB, markB, words, differing(idsA));
+        ra.fill(sa, f, bufA, touchedA, markA, words, differing(idsB));
+        diffs = [];
+        diff.fill(0);
+        const xorSlot = (c: number) => {
+          const base = c * words;
+          for (let i = 0; i < words; i++) diff[i] = (diff[i] as number) | ((bufB[base + i] as number) ^ (bufA[base + i] as number));
+        };
+        for (const c of touchedB) xorSlot(c);
+        for (const c of touchedA) if (!markB[c]) xorSlot(c);
+        const found = diffs;
+        forEachBit(diff, (dst) => {
+          if (dst >= before.size) return;
+          const ub = unionOf(rb.capsTo(s, f, dst));
+          const ua = unionOf(ra.capsTo(sa, f, dst));
+          if (formatCapabilityUnion(ub) !== formatCapabilityUnion(ua)) found.push({ dst, before: ub, after: ua });
+        });
+        diffCache.set(key, diffs);
         reset(bufB, markB, touchedB);
         reset(bufA, markA, touchedA);
       }

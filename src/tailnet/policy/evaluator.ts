@@ -281,19 +281,21 @@ export class CompiledPolicy {
    * `proto` undefined means "any default protocol" (the `tests` view). ICMP answers the policy
    * view: a `proto: tcp` rule does not allow ping here (policy-semantics.md §8.2).
    */
-  grantsFor(src: ParsedIp, dst: ParsedIp, proto: number | undefined, port: number, srcAttrs?: PostureAttrs): Grant[] {
+  grantsFor(src: ParsedIp, dst: ParsedIp, proto: number | undefined, port: number, srcAttrs?: PostureAttrs, options: { reference?: boolean } = {}): Grant[] {
     if (src.family !== dst.family) return [];
     const sdev = this.deviceAt(src);
     const ddev = this.deviceAt(dst);
     const attrs = srcAttrs ?? sdev?.attrs;
     const out: Grant[] = [];
     // Device addresses with their own posture: the precomputed bitsets answer directly.
-    const fast = sdev !== undefined && srcAttrs === undefined;
+    // `reference` forces the selector-by-selector path (tests use it as an independent oracle).
+    const fastSrc = !options.reference && sdev !== undefined && srcAttrs === undefined;
+    const fastDst = !options.reference && ddev !== undefined;
     const f = src.family;
     for (const r of this.rules) {
-      if (fast ? !hasBit(r.bits[f], (sdev as DeviceEntry).index) : !this.matchesSource(r, src, sdev, attrs)) continue;
+      if (fastSrc ? !hasBit(r.bits[f], (sdev as DeviceEntry).index) : !this.matchesSource(r, src, sdev, attrs)) continue;
       for (const cd of r.dsts) {
-        if (ddev !== undefined && !cd.self ? !hasBit(cd.bits[f], ddev.index) : !this.matchesDestination(cd, sdev, dst, ddev)) continue;
+        if (fastDst && !cd.self ? !hasBit(cd.bits[f], (ddev as DeviceEntry).index) : !this.matchesDestination(cd, sdev, dst, ddev)) continue;
         if (!capsAllow(cd.dst.caps, proto, port)) continue;
         out.push({ kind: r.rule.kind, index: r.rule.index, line: r.rule.line, dst: cd.dst.text });
       }

@@ -221,6 +221,13 @@ export function findRegions(text: string, run: string): RegionScan {
   return { regions, problems, total };
 }
 
+/** Every run that has marked regions in this text. */
+export function runsInText(text: string): string[] {
+  const runs = new Set<string>();
+  for (const m of text.matchAll(/\/\* tailnet-ir quarantine ([A-Za-z0-9][A-Za-z0-9._-]{0,63}) #\d+\/\d+ begin/g)) runs.add(m[1] as string);
+  return [...runs];
+}
+
 /** Splice every region's original bytes back. Caller has checked `problems` is empty. */
 export function revertRegions(text: string, regions: readonly FoundRegion[]): string {
   let out = '';

@@ -24,7 +24,7 @@ import { computeBlastRadius, type AccessChange, type BlastRadiusReport } from '.
 import { requireDevice } from './device-lookup.js';
 import { CapabilityTable, compilePolicy, type CompiledPolicy, type DeviceEntry, type Inventory } from './evaluator.js';
 import { PolicyInvalidError } from './errors.js';
-import { applyMarkedEdits, compactJson, eol, findRegions, insertFirst, isValidRunId, markerPrefix, replaceElement, replaceElementRaw, type MarkedEdit } from './policy-edit.js';
+import { applyMarkedEdits, compactJson, eol, findRegions, insertFirst, runsInText, isValidRunId, markerPrefix, replaceElement, replaceElementRaw, type MarkedEdit } from './policy-edit.js';
 import { parsePolicy, splitHostPorts, type Alias, type NetworkRule, type Policy } from './policy-model.js';
 import { resolveTestDestination, resolveTestSource, runPolicyTests, runSshTests } from './policy-tests.js';
 import { positionAt } from './hujson.js';
@@ -43,6 +43,8 @@ export interface QuarantineRequest {
   highRisk?: string[];
   /** Also cut access into the target, except the responders' SSH. */
   isolateInbound?: boolean;
+  /** `tagOwners` of the quarantine tag: who may apply it (default `[]`: admins only). */
+  quarantineTagOwners?: string[];
 }
 
 export type PlanStep =
@@ -327,6 +329,11 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
       warnings.push(`${label(d)} is a subnet router/exit node for ${routes.join(', ')}: traffic it forwards from those networks still matches "*"; disable its routes (POST /device/{id}/routes {"routes": []})`);
   }
 
+  const roles = new Set(['admin', 'owner', 'it-admin', 'network-admin', 'billing-admin', 'auditor']);
+  const usesRoles = policy.rules.some((r) => [...r.src, ...r.dst.map((d) => d.alias)].some((a) => a.kind === 'autogroup' && roles.has(a.name)));
+  if (usesRoles && inventory.users.length === 0)
+    warnings.push('the policy uses role autogroups (autogroup:admin, …) but no user list was given: they match nobody in this evaluation; pass the users (GET /api/v2/tailnet/-/users)');
+
   const retag = targetsDev.map((d) => ({ nodeId: d.nodeId, from: [...(d.tags ?? [])], to: [qtag] }));
   const invAfter = inventoryAfterQuarantine(inventory, { retag });
   const capTable = new CapabilityTable();
@@ -348,7 +355,7 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   };
 
   // 1. Declare the quarantine tag (recording what release needs to know).
-  addToSection(ctx, 'tagOwners', 'object', [`${JSON.stringify(qtag)}: []`], 'prepare', `declare ${qtag} (retag target: ${targetsDev.map(label).join(', ')})`, {
+  addToSection(ctx, 'tagOwners', 'object', [`${JSON.stringify(qtag)}: ${compactJson(request.quarantineTagOwners ?? [])}`], 'prepare', `declare ${qtag} (retag target: ${targetsDev.map(label).join(', ')})`, {
     devices: retag.map((r) => ({ nodeId: r.nodeId, tags: r.from })),
   });
 
@@ -414,6 +421,12 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   } catch (e) {
     if (!(e instanceof PolicyInvalidError)) throw e;
     refusals.push(`the edited policy would be invalid: ${e.message}`);
+  }
+  // Edits inside another run's regions make that run releasable only after this one.
+  for (const other of runsInText(text).filter((r) => r !== run)) {
+    const regions = findRegions(text, other).regions;
+    const inside = ctx.edits.some((e) => regions.some((r) => e.offset < r.endEnd && e.offset + Math.max(e.length, 1) > r.beginStart));
+    if (inside) warnings.push(`some edits sit inside quarantine run ${other}'s edits: release this run (${run}) before releasing ${other}`);
   }
   for (const t of parked) warnings.push(`parked test at line ${t.line} until release (${t.reason}): ${compactJson(t.test)}`);
   for (const c of proof) if (!c.ok) refusals.push(`proof failed: ${c.name}: ${c.detail}`);

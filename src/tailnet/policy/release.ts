@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../core/errors.js';
 import { PolicyInvalidError } from './errors.js';
-import { findRegions, isValidRunId, markerPrefix, revertRegions, shortHash } from './policy-edit.js';
+import { findRegions, isValidRunId, markerPrefix, revertRegions, runsInText, shortHash } from './policy-edit.js';
 import { parsePolicy } from './policy-model.js';
 import { unifiedDiff } from './text-diff.js';
 
@@ -33,7 +33,10 @@ export function planRelease(currentText: string, run: string): ReleasePlan {
   const warnings: string[] = [];
   const devices: ReleasePlan['devices'] = [];
   for (const r of scan.regions) {
-    if (shortHash(r.inner) !== r.sha) conflicts.push(`region #${r.n} was edited after the quarantine (its content no longer matches); resolve it by hand`);
+    const nested = runsInText(r.inner).filter((x) => x !== run);
+    if (nested.length)
+      conflicts.push(`region #${r.n} contains edits of quarantine run(s) ${nested.join(', ')} made on top of this one; release ${nested.length > 1 ? 'those runs' : nested[0]} first`);
+    else if (shortHash(r.inner) !== r.sha) conflicts.push(`region #${r.n} was edited after the quarantine (its content no longer matches); resolve it by hand`);
     const meta = r.meta as { devices?: { nodeId: string; tags: string[] }[] } | undefined;
     if (meta?.devices) devices.push(...meta.devices);
   }

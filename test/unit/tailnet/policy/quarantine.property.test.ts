@@ -1,7 +1,8 @@
 /**
  * Property tests over generated tailnets: for random policies and a random target, whenever the
  * planner says "ready", its claims are re-checked by brute force through the address-level
- * evaluator (`grantsFor`, pair by pair, port by port — not the bitset rows the planner used),
+ * evaluator (`grantsFor` in reference mode: selector by selector, pair by pair, port by port —
+ * not the bitsets and rows the planner used),
  * and releasing the edit restores the original text byte for byte.
  */
 import fc from 'fast-check';
@@ -101,7 +102,13 @@ function access(model: CompiledPolicy, s: Device, d: Device, family: 'v4' | 'v6'
   const sa = s.addresses.map((a) => parseIp(a)!).find((a) => a.family === family);
   const da = d.addresses.map((a) => parseIp(a)!).find((a) => a.family === family);
   if (!sa || !da) return out;
-  for (const proto of PROTOS) for (const port of SAMPLE_PORTS) if (model.grantsFor(sa, da, proto, port).length) out.add(`${proto}/${port}`);
+  for (const proto of PROTOS)
+    for (const port of SAMPLE_PORTS) {
+      // The reference path matches selector by selector, independent of the compiled bitsets.
+      const granted = model.grantsFor(sa, da, proto, port, undefined, { reference: true }).length > 0;
+      expect(model.grantsFor(sa, da, proto, port).length > 0).toBe(granted);
+      if (granted) out.add(`${proto}/${port}`);
+    }
   return out;
 }
 

@@ -252,3 +252,30 @@ describe('computeBlastRadius', () => {
     expect(br.othersChanged).toEqual([]);
   });
 });
+
+describe('two quarantines on one policy', () => {
+  const text = `{${IR}, "tagOwners": {"tag:a": []}, "acls": [{"action": "accept", "src": ["*"], "dst": ["tag:a:22"]}]}`;
+  const first = planQuarantine(text, small, { run: 'one', targets: ['bob-laptop'] });
+  const afterFirst = inventoryAfterQuarantine(small, first);
+  const second = planQuarantine(first.newText, afterFirst, { run: 'two', targets: ['alice-laptop'] });
+
+  it('plans the second on top of the first and says which must be released first', () => {
+    expect(first.status).toBe('ready');
+    expect(second.refusals).toEqual([]);
+    expect(second.warnings.join('\n')).toMatch(/release this run \(two\) before releasing one/);
+  });
+
+  it('refuses to release the first while the second sits inside it, then releases both in order', () => {
+    const early = planRelease(second.newText, 'one');
+    expect(early.status).toBe('conflict');
+    expect(early.conflicts.join('\n')).toMatch(/release two first/);
+    const r2 = planRelease(second.newText, 'two');
+    expect(r2.newText).toBe(first.newText);
+    expect(planRelease(r2.newText!, 'one').newText).toBe(text);
+  });
+
+  it('lets the quarantine tag owners be chosen', () => {
+    const plan = planQuarantine(text, small, { run: 'three', targets: ['bob-laptop'], quarantineTagOwners: ['tag:tailnet-ir'] });
+    expect(plan.newText).toContain('"tag:quarantine-three": ["tag:tailnet-ir"]');
+  });
+});
