@@ -74,14 +74,18 @@ export function createPolicyPlanner(options: PolicyPlannerOptions = {}): PolicyP
         });
       const newText = plan.newText ?? request.policyText;
       const present = new Map(request.devices.map((d) => [d.nodeId, d]));
-      // Devices still in the tailnet get their old tags back before the policy drops the quarantine tag.
-      const retags: PolicyApplyStep[] = plan.devices
-        .filter((d) => present.has(d.nodeId))
+      // Devices still in the tailnet get their old tags back before the policy drops the quarantine
+      // tag. A formerly user-owned device cannot be untagged through the API: it keeps the
+      // quarantine tag until it is deleted or re-authenticated, and the summary says so.
+      const still = plan.devices.filter((d) => present.has(d.nodeId));
+      const retags: PolicyApplyStep[] = still
+        .filter((d) => d.tags.length > 0)
         .map((d) => ({ kind: 'set-device-tags', nodeId: d.nodeId, device: present.get(d.nodeId)!.name, tags: d.tags, previousTags: present.get(d.nodeId)!.tags ?? [] }));
+      const manual = still.filter((d) => d.tags.length === 0).map((d) => `${present.get(d.nodeId)!.name} was user-owned: re-authenticate it (tailscale up --force-reauth) or delete it to drop the quarantine tag`);
       return {
         newText,
         diff: plan.diff,
-        summary: renderReleasePlan(plan).split('\n'),
+        summary: [...renderReleasePlan(plan).split('\n'), ...manual],
         addedTests: [],
         releaseRecord: (request.releaseRecord ?? null) as JsonValue,
         steps: [...retags, ...(newText !== request.policyText ? [{ kind: 'set-policy' as const, description: `remove the edits of quarantine ${run}`, text: newText }] : [])],

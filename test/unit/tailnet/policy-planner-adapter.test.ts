@@ -52,10 +52,26 @@ describe('policy planner adapter', () => {
     expect(dave.failures[0]).toContain('dave@example.com');
 
     const release = (await planner.planRelease({ runId: 'run-1', policyText: sim.policy().text, releaseRecord: plan.releaseRecord, devices: after.devices })) as StagedPolicyEditPlan;
+    // bob's laptop was user-owned: the API cannot untag it, so release only edits the policy
+    // and says what to do with the device.
+    expect(release.steps.map((s) => s.kind)).toEqual(['set-policy']);
+    expect(release.summary.join('\n')).toContain('re-authenticate it');
+  });
+
+  it('releases a tagged device: old tags back first, then the policy byte for byte', async () => {
+    const sim = await tailnet();
+    const planner = createPolicyPlanner();
+    const original = sim.policy().text;
+    const { devices, users } = sim.inventory();
+    const web2 = devices.find((d) => d.hostname === 'web-2')!;
+    const plan = (await planner.planQuarantine({ runId: 'run-9', policyText: original, device: web2, devices, users, responders: ['group:incident-response'], highRiskResources: ['prod-db:5432'] })) as StagedPolicyEditPlan;
+    applySteps(sim, plan);
+    expect(sim.getDevice(web2.nodeId, false).tags).toEqual(plan.deviceTagsAfter[web2.nodeId]);
+    const release = (await planner.planRelease({ runId: 'run-9', policyText: sim.policy().text, releaseRecord: plan.releaseRecord, devices: sim.listDevices(true) })) as StagedPolicyEditPlan;
     expect(release.steps.map((s) => s.kind)).toEqual(['set-device-tags', 'set-policy']);
     applySteps(sim, release);
     expect(sim.policy().text).toBe(original);
-    expect(sim.inventory().devices.find((d) => d.nodeId === bob.nodeId)!.tags).toEqual([]);
+    expect(sim.getDevice(web2.nodeId, false).tags).toEqual(['tag:web']);
   });
 
   it('refuses more than one responder selector instead of silently keeping one', async () => {
