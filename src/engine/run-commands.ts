@@ -4,6 +4,7 @@ import { ExitCode } from '../core/errors.js';
 import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
 import { createSystemClock } from '../core/clock.js';
 import type { JournalEntry } from '../core/journal-entry.js';
+import type { Plan } from '../core/plan.js';
 import { emit } from '../cli/output.js';
 import { RunStore } from './run-store.js';
 import { resolveStateHome } from './state-dir.js';
@@ -49,7 +50,15 @@ export async function runsShowCommand(id: string, opts: { json?: boolean }): Pro
   }
   const steps = summarizeSteps(entries);
   const chain = entries.length ? await verifyJournalFile(journalPath) : { ok: true, entries: 0 };
-  emit(opts.json, { run: record, steps, journal: { path: journalPath, ...chain } }, () => {
+  // What an approver is asked to approve: the latest plan of every step waiting at its gate.
+  const pending = steps
+    .filter((st) => st.state === 'awaiting-approval')
+    .map((st) => {
+      const planEntry = entries.findLast((e) => e.step === st.step && e.type === 'plan');
+      const request = entries.findLast((e) => e.step === st.step && e.type === 'approval-requested');
+      return { step: st.step, prompt: (request?.data as { prompt?: string } | undefined)?.prompt ?? null, plan: (planEntry?.data as { plan?: Plan } | undefined)?.plan ?? null };
+    });
+  emit(opts.json, { run: record, steps, pending, journal: { path: journalPath, ...chain } }, () => {
     const out = [
       `run ${record.id}: ${record.status}${record.currentStep ? ` at ${record.currentStep}` : ''}`,
       `playbook ${record.playbookId}, started ${record.createdAt}, updated ${record.updatedAt}`,
@@ -57,6 +66,12 @@ export async function runsShowCommand(id: string, opts: { json?: boolean }): Pro
     if (record.message) out.push(`note: ${terminalSafe(record.message)}`);
     out.push('', 'steps:');
     for (const st of steps) out.push(`  ${st.step.padEnd(22)} ${st.state.padEnd(18)} ${st.time}${st.detail ? `  ${terminalSafeLine(st.detail)}` : ''}`);
+    for (const p of pending) {
+      out.push('', `waiting for approval: ${p.step}${p.prompt ? ` - ${terminalSafeLine(p.prompt)}` : ''}`);
+      for (const line of p.plan?.summary ?? []) out.push(`  ${terminalSafeLine(line)}`);
+      for (const w of p.plan?.warnings ?? []) out.push(`  warning: ${terminalSafeLine(w)}`);
+      for (const m of p.plan?.mutations ?? []) out.push(`  will ${terminalSafeLine(m.kind)} ${terminalSafeLine(m.target)}`);
+    }
     out.push('', `journal: ${chain.entries} entries, chain ${chain.ok ? 'intact' : 'BROKEN (run `tailnet-ir journal verify`)'}`);
     return out.join('\n');
   });
