@@ -5,7 +5,7 @@ import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
 import { createSystemClock } from '../core/clock.js';
 import type { JournalEntry } from '../core/journal-entry.js';
 import type { Plan } from '../core/plan.js';
-import { emit } from '../cli/output.js';
+import type { CommandReport } from './command-report.js';
 import { RunStore } from './run-store.js';
 import { resolveStateHome } from './state-dir.js';
 import { verifyJournalFile } from './journal.js';
@@ -15,10 +15,12 @@ function store(): RunStore {
   return new RunStore(resolveStateHome(), createSystemClock());
 }
 
-export async function runsListCommand(opts: { json?: boolean }): Promise<void> {
+export async function runsListCommand(): Promise<CommandReport> {
   const s = store();
   const runs = await s.list();
-  emit(opts.json, { home: s.home, runs }, () =>
+  return {
+    data: { home: s.home, runs },
+    human: () =>
     runs.length === 0
       ? `no runs under ${s.home}`
       : terminalSafe(
@@ -26,10 +28,10 @@ export async function runsListCommand(opts: { json?: boolean }): Promise<void> {
             .map((r) => `${r.id}  ${r.status.padEnd(9)}  ${r.playbookId}  ${r.currentStep ?? '-'}  ${String(r.inputs.target ?? '')}`)
             .join('\n'),
         ),
-  );
+  };
 }
 
-export async function runsShowCommand(id: string, opts: { json?: boolean }): Promise<void> {
+export async function runsShowCommand(id: string): Promise<CommandReport> {
   const s = store();
   const record = await s.readRecord(id);
   const journalPath = s.journalPath(id);
@@ -58,7 +60,7 @@ export async function runsShowCommand(id: string, opts: { json?: boolean }): Pro
       const request = entries.findLast((e) => e.step === st.step && e.type === 'approval-requested');
       return { step: st.step, prompt: (request?.data as { prompt?: string } | undefined)?.prompt ?? null, plan: (planEntry?.data as { plan?: Plan } | undefined)?.plan ?? null };
     });
-  emit(opts.json, { run: record, steps, pending, journal: { path: journalPath, ...chain } }, () => {
+  return { data: { run: record, steps, pending, journal: { path: journalPath, ...chain } }, human: () => {
     const out = [
       `run ${record.id}: ${record.status}${record.currentStep ? ` at ${record.currentStep}` : ''}`,
       `playbook ${record.playbookId}, started ${record.createdAt}, updated ${record.updatedAt}`,
@@ -74,19 +76,21 @@ export async function runsShowCommand(id: string, opts: { json?: boolean }): Pro
     }
     out.push('', `journal: ${chain.entries} entries, chain ${chain.ok ? 'intact' : 'BROKEN (run `tailnet-ir journal verify`)'}`);
     return out.join('\n');
-  });
+  } };
 }
 
-export async function journalVerifyCommand(id: string, opts: { json?: boolean }): Promise<void> {
+export async function journalVerifyCommand(id: string): Promise<CommandReport> {
   const s = store();
   await s.readRecord(id);
   const path = s.journalPath(id);
   const result = await verifyJournalFile(path);
-  emit(opts.json, { run: id, path, ...result }, () =>
+  return {
+    data: { run: id, path, ...result },
+    exitCode: result.ok ? undefined : ExitCode.checkFailed,
+    human: () =>
     result.ok
       ? `journal of ${id}: ${result.entries} entries, hash chain intact (head ${result.head})`
       : `journal of ${id}: BROKEN at line ${result.firstBroken?.line}${result.firstBroken?.seq ? ` (entry ${result.firstBroken.seq})` : ''}: ${result.firstBroken?.reason}\n` +
         `${result.entries} entries before it verify. The file was not modified.`,
-  );
-  if (!result.ok) process.exitCode = ExitCode.checkFailed;
+  };
 }
