@@ -2,7 +2,7 @@
 import { ExitCode } from '../core/errors.js';
 import { approvalMode, approvalPrompt, playbookJsonSchema } from '../core/playbook.js';
 import { terminalSafe } from '../core/terminal-text.js';
-import { emit } from '../cli/output.js';
+import type { CommandReport } from './command-report.js';
 import { createDefaultRegistry } from './activities/index.js';
 import { findPlaybook, listPlaybooks } from './playbook-catalog.js';
 import { loadPlaybookFile, PlaybookInvalidError, type LoadedPlaybook } from './playbook-loader.js';
@@ -13,7 +13,7 @@ interface Opts {
   json?: boolean;
 }
 
-export async function listCommand(opts: Opts): Promise<void> {
+export async function listCommand(opts: Opts): Promise<CommandReport> {
   const registry = createDefaultRegistry();
   const entries = await listPlaybooks(registry, opts.dir ?? []);
   const rows = entries.map((e) =>
@@ -21,19 +21,21 @@ export async function listCommand(opts: Opts): Promise<void> {
       ? { id: e.loaded.playbook.id, file: e.file, valid: true, description: e.loaded.playbook.description, steps: e.loaded.playbook.steps.length }
       : { id: null, file: e.file, valid: false, error: e.error?.message ?? 'invalid' },
   );
-  emit(opts.json, { playbooks: rows }, () =>
+  return {
+    data: { playbooks: rows },
+    exitCode: rows.some((r) => !r.valid) ? ExitCode.badInput : undefined,
+    human: () =>
     rows
       .map((r) => (r.valid ? `${r.id}  ${r.steps} steps  ${r.description}\n    ${r.file}` : `INVALID  ${r.file}\n    ${r.error}`))
       .map(terminalSafe)
       .join('\n'),
-  );
-  if (rows.some((r) => !r.valid)) process.exitCode = ExitCode.badInput;
+  };
 }
 
-export async function showCommand(id: string, opts: Opts): Promise<void> {
+export async function showCommand(id: string, opts: Opts): Promise<CommandReport> {
   const registry = createDefaultRegistry();
   const { playbook, file } = await findPlaybook(id, registry, opts.dir ?? []);
-  emit(opts.json, { file, playbook }, () => {
+  return { data: { file, playbook }, human: () => {
     const out = [`${playbook.id}: ${playbook.description}`, `file: ${file}`, '', 'inputs:'];
     for (const [name, spec] of Object.entries(playbook.inputs))
       out.push(`  ${name} (${spec.type}${spec.required ? ', required' : ''}): ${spec.description}`);
@@ -48,10 +50,10 @@ export async function showCommand(id: string, opts: Opts): Promise<void> {
       if (prompt) out.push(`     asks: ${prompt}`);
     });
     return terminalSafe(out.join('\n'));
-  });
+  } };
 }
 
-export async function validateCommand(ids: string[], opts: Opts): Promise<void> {
+export async function validateCommand(ids: string[], opts: Opts): Promise<CommandReport> {
   const registry = createDefaultRegistry();
   const results: { file: string; id?: string; valid: boolean; issues: unknown[] }[] = [];
   if (ids.length === 0) {
@@ -68,7 +70,10 @@ export async function validateCommand(ids: string[], opts: Opts): Promise<void> 
       }
     }
   }
-  emit(opts.json, { valid: results.every((r) => r.valid), results }, () =>
+  return {
+    data: { valid: results.every((r) => r.valid), results },
+    exitCode: results.some((r) => !r.valid) ? ExitCode.badInput : undefined,
+    human: () =>
     terminalSafe(
       results
         .map((r) =>
@@ -80,8 +85,7 @@ export async function validateCommand(ids: string[], opts: Opts): Promise<void> 
         )
         .join('\n'),
     ),
-  );
-  if (results.some((r) => !r.valid)) process.exitCode = ExitCode.badInput;
+  };
 }
 
 function failure(file: string, error: Error | undefined): { file: string; valid: false; issues: unknown[] } {
@@ -92,13 +96,15 @@ function failure(file: string, error: Error | undefined): { file: string; valid:
   };
 }
 
-export async function graphCommand(id: string, opts: Opts): Promise<void> {
+export async function graphCommand(id: string, opts: Opts): Promise<CommandReport> {
   const registry = createDefaultRegistry();
   const { playbook } = await findPlaybook(id, registry, opts.dir ?? []);
-  process.stdout.write(playbookMermaid(playbook, registry));
+  const mermaid = playbookMermaid(playbook, registry);
+  return { data: { id: playbook.id, mermaid }, human: () => mermaid };
 }
 
 /** `tailnet-ir playbooks schema > playbooks/schema.json` regenerates the shipped schema. */
-export function schemaCommand(): void {
-  process.stdout.write(`${JSON.stringify(playbookJsonSchema(), null, 2)}\n`);
+export function schemaCommand(): CommandReport {
+  const schema = playbookJsonSchema();
+  return { data: schema, human: () => `${JSON.stringify(schema, null, 2)}\n` };
 }

@@ -195,13 +195,15 @@ export class StepExecutor {
         .all()
         .some((e) => e.type === 'done' && e.step !== undefined && this.provesEvidence(e.step) && (e.data as { output?: { verified?: boolean } }).output?.verified === true);
       if (!verified) {
-        const reason = this.deps.options.evidenceOverride?.reason?.trim();
+        // An override, once journaled for this run, covers its later eradication steps too.
+        const earlier = this.deps.journal.all().findLast((e) => e.type === 'invariant-override');
+        const reason = this.deps.options.evidenceOverride?.reason?.trim() || (earlier?.data as { reason?: string } | undefined)?.reason;
         if (!reason)
           throw new InvariantError(`${stepId} (${activity.name}) refused: this run's sealed evidence archive has not verified`, {
             hint: 'collect, seal and verify evidence first; to go ahead anyway resume with an explicit evidence override reason (it is journaled).',
           });
-        const overridden = this.entries(stepId).some((e) => e.type === 'invariant-override');
-        if (!overridden) await this.deps.journal.append('invariant-override', stepId, { invariant: 'verified-evidence-before-eradication', reason });
+        if (!this.entries(stepId).some((e) => e.type === 'invariant-override'))
+          await this.deps.journal.append('invariant-override', stepId, { invariant: 'verified-evidence-before-eradication', reason });
       }
     }
     if (activity.checksResponderAccess) {

@@ -1,5 +1,15 @@
 import type { Command } from 'commander';
 import type { CommandSpec } from '../command-spec.js';
+import type { CommandReport } from '../../engine/command-report.js';
+
+const impl = () => import('../../engine/run-commands.js');
+
+async function print(report: Promise<CommandReport>, json?: boolean): Promise<void> {
+  const { emit } = await import('../output.js');
+  const r = await report;
+  emit(json, r.data, r.human);
+  if (r.exitCode) process.exitCode = r.exitCode;
+}
 
 const spec: CommandSpec = {
   name: 'runs',
@@ -10,13 +20,13 @@ const spec: CommandSpec = {
       .command('list', { isDefault: true })
       .description('List runs (default)')
       .option('--json', 'machine-readable output')
-      .action(async (opts: { json?: boolean }) => (await import('../../engine/run-commands.js')).runsListCommand(opts));
+      .action(async (opts: { json?: boolean }) => print((await impl()).runsListCommand(), opts.json));
     cmd
       .command('show')
-      .description('Show a run: status, every step with its latest state, journal chain check')
+      .description('Show a run: status, every step with its latest state, the plan waiting for approval, journal chain check')
       .argument('<run>', 'run id')
       .option('--json', 'machine-readable output')
-      .action(async (id: string, opts: { json?: boolean }) => (await import('../../engine/run-commands.js')).runsShowCommand(id, opts));
+      .action(async (id: string, opts: { json?: boolean }) => print((await impl()).runsShowCommand(id), opts.json));
   },
 };
 export default spec;

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { defineActivity } from '../activity.js';
 import type { Plan } from '../../core/plan.js';
+import type { AuthKeyCandidate } from '../../tailnet/auth-key-candidates.js';
+
+/** Auth-key candidates ranked by the triage step, if any step output carries them. */
+function triageCandidates(outputs: Readonly<Record<string, unknown>>): AuthKeyCandidate[] {
+  for (const out of Object.values(outputs)) {
+    const candidates = (out as { identity?: { candidates?: AuthKeyCandidate[] } } | null)?.identity?.candidates;
+    if (Array.isArray(candidates)) return candidates;
+  }
+  return [];
+}
 
 /** Suspend the owner of a user-owned device. Destructive: always approved and journaled. */
 export const suspendUser = defineActivity({
@@ -53,15 +63,21 @@ export const revokeAuthKeys = defineActivity({
   async plan(ctx): Promise<Plan<{ keyIds: string[] }>> {
     const toRevoke: string[] = [];
     const summary: string[] = [];
+    // The approver sees why each key is suspected: the ranking evidence from triage.
+    const candidates = triageCandidates(ctx.outputs);
     for (const id of [...new Set(ctx.params.keyIds)]) {
       const key = await ctx.ports.tailnet.getKey(id);
       if (key.revoked || key.invalid) summary.push(`key ${id} is already revoked or invalid`);
       else {
         toRevoke.push(id);
         summary.push(`revoke auth key ${id}${key.description ? ` (${key.description})` : ''}, created ${key.created}`);
+        const c = candidates.find((x) => x.keyId === id);
+        if (c) summary.push(`  ranked ${c.verdict} (score ${c.score}): ${c.evidence.map((e) => `${e.criterion} ${e.result} - ${e.detail}`).join('; ')}`);
       }
     }
     const warnings = ctx.params.keyIds.length === 0 ? ['no candidate key was ranked likely: nothing will be revoked; review the candidates in the triage output'] : [];
+    const possible = candidates.filter((c) => c.verdict === 'possible' && !c.revoked && !ctx.params.keyIds.includes(c.keyId));
+    if (possible.length) warnings.push(`not revoked, but possible: ${possible.map((c) => `${c.keyId} (score ${c.score})`).join(', ')}; revoke by hand if the evidence convinces you`);
     return {
       action: this.name,
       stepId: ctx.stepId,

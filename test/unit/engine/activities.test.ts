@@ -75,6 +75,15 @@ describe('activities against the fake tailnet', () => {
     expect((await revokeAuthKeys.plan(h.ctx(revokeAuthKeys, { keyIds: [] }))).warnings[0]).toMatch(/no candidate key was ranked likely/);
   });
 
+  it('revoke-auth-keys shows the ranking evidence and names possible keys it leaves alone', async () => {
+    const h = harness();
+    const triage = (await run(tailnetSnapshot, h.ctx(tailnetSnapshot, { target: 'web-1' }))).output as { identity: { candidates: { keyId: string; verdict: string; score: number }[] } };
+    triage.identity.candidates.push({ ...(triage.identity.candidates[0] as { keyId: string; verdict: string; score: number }), keyId: 'kMAYBE', verdict: 'possible', score: 30 });
+    const plan = await revokeAuthKeys.plan(h.ctx(revokeAuthKeys, { keyIds: ['kWEB'] }, { triage }));
+    expect(plan.summary[1]).toMatch(/ranked likely \(score \d+\): tags match - key tags equal the device tags/);
+    expect(plan.warnings).toEqual([expect.stringMatching(/not revoked, but possible: kMAYBE \(score 30\)/)]);
+  });
+
   it('expire-node-key and disable-routes (exit node included)', async () => {
     const h = harness();
     const e = await run(expireNodeKey, h.ctx(expireNodeKey, { deviceId: 'nWEB1CNTRL' }));

@@ -192,6 +192,22 @@ describe('compiled playbooks', () => {
     expect(t.journal('run-override').find((e) => e.type === 'invariant-override')).toMatchObject({ step: 'd', data: { reason: 'disk wiped by attacker; IR lead approved' } });
   });
 
+  it("a journaled override covers the run's later eradication steps", async () => {
+    const t = await setup(`steps:\n  - id: r\n    action: recreate-device\n    params: { deviceId: nWEB1CNTRL, tags: ['tag:web'] }\n  - id: d\n    action: delete-device\n    params: { deviceId: nWEB1CNTRL }\n`);
+    const first = await startRun(t.deps, { playbook: t.playbook, inputs: {}, runId: 'run-override2' });
+    expect(first).toMatchObject({ status: 'paused', step: 'r' });
+    expect(t.tailnet.count('createKey')).toBe(0);
+    // The override is given once, on resume; the later delete step inherits it from the journal.
+    const second = await resumeRun(t.deps, { runId: 'run-override2', options: { evidenceOverride: { reason: 'host already reimaged' } } });
+    expect(second.status).toBe('completed');
+    expect(t.tailnet.count('createKey')).toBe(1);
+    expect(t.tailnet.count('deleteDevice')).toBe(1);
+    expect(t.journal('run-override2').filter((e) => e.type === 'invariant-override').map((e) => [e.step, (e.data as { reason: string }).reason])).toEqual([
+      ['r', 'host already reimaged'],
+      ['d', 'host already reimaged'],
+    ]);
+  });
+
   it('a second process cannot drive the same run', async () => {
     const t = await setup(`steps:\n  - id: a\n    action: test-op\n    params: { name: a }\n`);
     t.failures.set('a', 1);

@@ -172,3 +172,14 @@ describe('node-compromise playbook, end to end against fakes', () => {
     expect(tailnet.count('setPolicy')).toBe(2);
   });
 });
+
+describe('subnet-router-compromise playbook', () => {
+  it('disables the routes after the quarantine and expires the node key after collection', async () => {
+    const { tailnet, deps } = await setup();
+    const playbook = await findPlaybook('subnet-router-compromise', deps.registry);
+    const outcome = await startRun(deps, { playbook, inputs: { target: 'web-1', responders: ['group:ir'] }, runId: 'run-router' });
+    expect(outcome.status).toBe('completed');
+    expect(tailnet.mutations.map((m) => m.method)).toEqual(['setPolicy', 'setDeviceRoutes', 'deleteKey', 'expireDevice', 'deleteDevice', 'createKey', 'enrol', 'setPolicy']);
+    expect(outcome.outputs['disable-routes']).toMatchObject({ disabledRoutes: ['10.0.0.0/24', '0.0.0.0/0', '::/0'] });
+  });
+});
