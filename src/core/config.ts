@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './clock.js';
 
 /**
  * `tailnet-ir.yaml`: who the responders are, what the node must never reach, how to reach the
@@ -9,11 +10,7 @@ import { z } from 'zod';
 const duration = z
   .string()
   .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 30s, 5m or 1h')
-  .transform((v) => {
-    const n = Number.parseInt(v, 10);
-    const unit = v.replace(/^\d+/, '');
-    return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[unit as 'ms' | 's' | 'm' | 'h'];
-  });
+  .transform((v) => parseDuration(v));
 
 const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[^\s[\]]+):\d{1,5}$/, 'host:port with a single port, e.g. tag:db:5432 or 100.64.0.20:5432');
 
