@@ -1,4 +1,5 @@
 import { ConflictError, TailnetIrError, ExitCode } from '../core/errors.js';
+import { PolicyConflictError } from '../tailnet/api-errors.js';
 
 /**
  * The world changed between plan and apply (e.g. 412 on `POST /acl` with If-Match). The engine
@@ -19,9 +20,10 @@ export class RunPausedError extends TailnetIrError {
   override readonly code = 'paused';
 }
 
-/** Is this the API's "precondition failed" (HTTP 412)? Duck-typed so the client's error class can evolve. */
+/** Is this the API's "precondition failed" (HTTP 412)? Other TailnetApi implementations may only set the status. */
 export function isPreconditionFailed(e: unknown): boolean {
+  if (e instanceof PolicyConflictError) return true;
   if (!e || typeof e !== 'object') return false;
-  const err = e as { name?: unknown; status?: unknown; statusCode?: unknown };
-  return err.name === 'PolicyConflictError' || err.status === 412 || err.statusCode === 412;
+  const err = e as { status?: unknown; statusCode?: unknown };
+  return err.status === 412 || err.statusCode === 412;
 }

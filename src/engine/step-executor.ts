@@ -207,10 +207,13 @@ export class StepExecutor {
       }
     }
     if (activity.checksResponderAccess) {
-      const data = plan.data as { newText?: string; nodeId?: string; responders?: string[] };
+      const data = plan.data as { newText?: string; nodeId?: string; responders?: string[]; deviceTagsAfter?: Record<string, string[]> };
       if (typeof data.newText !== 'string' || !data.nodeId) throw new Error(`internal: ${activity.name} plan lacks newText/nodeId`);
       const { tailnet, policy } = this.deps.ports;
-      const [devices, users] = await Promise.all([tailnet.listDevices({ all: true }), tailnet.listUsers({ type: 'all' })]);
+      const [current, users] = await Promise.all([tailnet.listDevices({ all: true }), tailnet.listUsers({ type: 'all' })]);
+      // Judge the policy against the inventory as the plan leaves it (e.g. the node retagged).
+      const after = data.deviceTagsAfter ?? {};
+      const devices = current.map((d) => (after[d.nodeId] ? { ...d, tags: after[d.nodeId] } : d));
       const device = devices.find((d) => d.nodeId === data.nodeId);
       if (device) {
         const access = await policy.checkResponderAccess(data.newText, device, data.responders ?? [], devices, users);

@@ -4,7 +4,7 @@ import type { Plan } from '../../core/plan.js';
 import { CheckFailedError } from '../../core/errors.js';
 import type { JsonValue } from '../../core/json.js';
 import { PlanStaleError, isPreconditionFailed } from '../engine-errors.js';
-import type { PolicyEditPlan } from '../ports.js';
+import type { PolicyEditPlan, TailnetApi } from '../ports.js';
 
 /** Plan data of every policy edit: what the engine's responder-SSH invariant inspects. */
 export interface PolicyEditData {
@@ -15,30 +15,95 @@ export interface PolicyEditData {
   nodeId: string;
   responders: string[];
   releaseRecord: JsonValue;
+  /** Ordered writes (policy texts, device retags) that take the tailnet to `newText`. */
+  steps: PolicyStep[];
+  /** Tags each device ends with (the responder-SSH invariant evaluates the policy with them). */
+  deviceTagsAfter: { [nodeId: string]: string[] };
 }
 
-function editPlan(action: string, stepId: string, etag: string, nodeId: string, responders: string[], edit: PolicyEditPlan, unchanged: boolean): Plan<PolicyEditData> {
+type PolicyStep =
+  | { [k: string]: JsonValue; kind: 'set-policy'; description: string; text: string }
+  | { [k: string]: JsonValue; kind: 'set-device-tags'; nodeId: string; device: string; tags: string[]; previousTags: string[] };
+
+/** A plan from the port; the staged fields are optional so a single-write planner also fits. */
+type PortPlan = PolicyEditPlan & { steps?: PolicyStep[]; deviceTagsAfter?: Record<string, string[]> };
+
+function editPlan(action: string, stepId: string, etag: string, nodeId: string, responders: string[], edit: PortPlan, currentText: string): Plan<PolicyEditData> {
+  const steps: PolicyStep[] = edit.steps ?? [{ kind: 'set-policy', description: 'write the edited policy', text: edit.newText }];
+  const unchanged = edit.newText === currentText && steps.every((s) => s.kind === 'set-policy');
   return {
     action,
     stepId,
     summary: unchanged ? ['the policy already has this edit: nothing to do'] : [...edit.summary, ...edit.diff.split('\n')],
-    mutations: unchanged ? [] : [{ kind: 'set-policy', target: 'policy', detail: "POST /acl with If-Match on the policy read at plan time" }],
+    mutations: unchanged
+      ? []
+      : steps.map((s) =>
+          s.kind === 'set-policy'
+            ? { kind: 'set-policy', target: 'policy', detail: `POST /acl with If-Match: ${s.description}` }
+            : { kind: 'set-device-tags', target: s.nodeId, detail: `tags of ${s.device}: [${s.previousTags.join(', ')}] → [${s.tags.join(', ')}]` },
+        ),
     destructive: false,
     warnings: [],
-    data: { etag, newText: edit.newText, diff: edit.diff, nodeId, responders, releaseRecord: edit.releaseRecord },
+    data: { etag, newText: edit.newText, diff: edit.diff, nodeId, responders, releaseRecord: edit.releaseRecord, steps: unchanged ? [] : steps, deviceTagsAfter: edit.deviceTagsAfter ?? {} },
     // After a 412 only the ETag may differ; the same edit needs no second approval.
     volatile: ['etag'],
   };
 }
 
-async function applyEdit(plan: Plan<PolicyEditData>, tailnet: { setPolicy(text: string, o?: { ifMatch?: string }): Promise<{ etag: string }> }): Promise<string> {
-  try {
-    return (await tailnet.setPolicy(plan.data.newText, { ifMatch: plan.data.etag })).etag;
-  } catch (e) {
-    if (isPreconditionFailed(e))
-      throw new PlanStaleError('the policy file changed since this edit was planned (412)', { cause: e, hint: 'the engine re-reads and re-plans' });
-    throw e;
+type PolicyWriter = Pick<TailnetApi, 'getPolicy' | 'setPolicy' | 'getDevice' | 'setDeviceTags'>;
+
+/**
+ * Apply the plan's steps in order, each only if it is not already in place, so a run resumed
+ * after a crash between two steps continues where it stopped. A policy write uses If-Match on
+ * the text this plan produced or started from; any other text means someone else edited the
+ * policy meanwhile, and the step is re-planned.
+ */
+async function applyEdit(plan: Plan<PolicyEditData>, tailnet: PolicyWriter): Promise<string> {
+  let current = await tailnet.getPolicy();
+  const policyTexts = plan.data.steps.filter((s) => s.kind === 'set-policy').map((s) => s.text as string);
+  const stale = () =>
+    new PlanStaleError('the policy file changed since this edit was planned', { hint: 'the engine re-reads and re-plans' });
+  // The text before each write: the original (known by its ETag), then each earlier write.
+  let expectedBefore: string | undefined;
+  for (const step of plan.data.steps) {
+    if (step.kind === 'set-device-tags') {
+      const device = await tailnet.getDevice(step.nodeId);
+      if (!sameSet(device.tags ?? [], step.tags)) await tailnet.setDeviceTags(step.nodeId, step.tags);
+      continue;
+    }
+    const laterOrThis = policyTexts.slice(policyTexts.indexOf(step.text));
+    if (laterOrThis.includes(current.text)) {
+      expectedBefore = step.text;
+      continue; // already written (by an earlier attempt of this same plan)
+    }
+    const fromOriginal = expectedBefore === undefined && current.etag === plan.data.etag;
+    if (!fromOriginal && current.text !== expectedBefore) throw stale();
+    try {
+      // Keep the text we sent: the server may echo it reformatted, but its ETag is what counts.
+      current = { text: step.text, etag: (await tailnet.setPolicy(step.text, { ifMatch: current.etag })).etag };
+    } catch (e) {
+      if (isPreconditionFailed(e)) throw new PlanStaleError('the policy file changed since this edit was planned (412)', { cause: e, hint: 'the engine re-reads and re-plans' });
+      throw e;
+    }
+    expectedBefore = step.text;
   }
+  return current.etag;
+}
+
+/** Done when the policy holds the final text and every retag is in place. */
+async function editInPlace(plan: Plan<PolicyEditData>, tailnet: PolicyWriter): Promise<{ done: boolean; etag: string; detail: string }> {
+  const current = await tailnet.getPolicy();
+  if (current.text !== plan.data.newText) return { done: false, etag: current.etag, detail: 'policy differs from the planned edit' };
+  for (const step of plan.data.steps) {
+    if (step.kind !== 'set-device-tags') continue;
+    const device = await tailnet.getDevice(step.nodeId).catch(() => undefined);
+    if (device && !sameSet(device.tags ?? [], step.tags)) return { done: false, etag: current.etag, detail: `${step.device} does not carry [${step.tags.join(', ')}] yet` };
+  }
+  return { done: true, etag: current.etag, detail: 'policy and device tags hold the planned edit' };
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 
 const quarantineParams = z
@@ -71,18 +136,16 @@ export const policyQuarantine = defineActivity({
       responders: ctx.params.responders,
       highRiskResources: ctx.params.highRiskResources,
     });
-    return editPlan(this.name, ctx.stepId, current.etag, device.nodeId, ctx.params.responders, edit, edit.newText === current.text);
+    return editPlan(this.name, ctx.stepId, current.etag, device.nodeId, ctx.params.responders, edit, current.text);
   },
   async apply(plan, ctx) {
-    const etag = plan.mutations.length ? await applyEdit(plan, ctx.ports.tailnet) : plan.data.etag;
+    const etag = plan.data.steps.length ? await applyEdit(plan, ctx.ports.tailnet) : plan.data.etag;
     await ctx.ports.artifacts.write('policy/quarantine-after.hujson', plan.data.newText);
     return { etag, releaseRecord: plan.data.releaseRecord, nodeId: plan.data.nodeId };
   },
   async check(plan, ctx) {
-    const current = await ctx.ports.tailnet.getPolicy();
-    return current.text === plan.data.newText
-      ? { done: true, output: { etag: current.etag, releaseRecord: plan.data.releaseRecord, nodeId: plan.data.nodeId }, detail: 'policy holds the planned edit' }
-      : { done: false, detail: 'policy differs from the planned edit' };
+    const r = await editInPlace(plan, ctx.ports.tailnet);
+    return r.done ? { done: true, output: { etag: r.etag, releaseRecord: plan.data.releaseRecord, nodeId: plan.data.nodeId }, detail: r.detail } : { done: false, detail: r.detail };
   },
 });
 
@@ -98,18 +161,16 @@ export const releaseQuarantine = defineActivity({
     const [current, devices] = await Promise.all([tailnet.getPolicy(), tailnet.listDevices({ all: true })]);
     const edit = await policy.planRelease({ runId: ctx.runId, policyText: current.text, releaseRecord: (ctx.params.releaseRecord ?? null) as JsonValue, devices });
     // Lifting a quarantine is not a quarantine: the responder-SSH invariant does not apply.
-    return editPlan(this.name, ctx.stepId, current.etag, ctx.params.nodeId, [], edit, edit.newText === current.text);
+    return editPlan(this.name, ctx.stepId, current.etag, ctx.params.nodeId, [], edit, current.text);
   },
   async apply(plan, ctx) {
-    const etag = plan.mutations.length ? await applyEdit(plan, ctx.ports.tailnet) : plan.data.etag;
+    const etag = plan.data.steps.length ? await applyEdit(plan, ctx.ports.tailnet) : plan.data.etag;
     await ctx.ports.artifacts.write('policy/release-after.hujson', plan.data.newText);
     return { etag, released: true };
   },
   async check(plan, ctx) {
-    const current = await ctx.ports.tailnet.getPolicy();
-    return current.text === plan.data.newText
-      ? { done: true, output: { etag: current.etag, released: true }, detail: 'policy holds the release' }
-      : { done: false, detail: 'policy differs from the planned release' };
+    const r = await editInPlace(plan, ctx.ports.tailnet);
+    return r.done ? { done: true, output: { etag: r.etag, released: true }, detail: r.detail } : { done: false, detail: r.detail };
   },
 });
 
