@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalPolicySchema } from './approval-policy.js';
 import { parseDuration } from './clock.js';
 
 /**
@@ -20,8 +21,6 @@ const secretRef = z
   .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(), file: z.string().optional() })
   .strict()
   .refine((s) => (s.env ? 1 : 0) + (s.file ? 1 : 0) === 1, 'name exactly one of env or file; secrets are never written in the config');
-
-const approvalMode = z.enum(['auto', 'manual']);
 
 export const configSchema = z
   .object({
@@ -87,13 +86,8 @@ export const configSchema = z
       })
       .strict()
       .default({ signerIdentity: 'tailnet-ir', useAgent: false }),
-    approvals: z
-      .object({
-        default: approvalMode.default('manual'),
-        steps: z.record(z.string(), approvalMode).default({}),
-      })
-      .strict()
-      .default({ default: 'manual', steps: {} }),
+    /** e.g. `{default: manual, rules: [{step: quarantine, decision: auto}]}`. */
+    approvals: approvalPolicySchema.default({ default: 'manual', rules: [] }),
     pager: z
       .object({
         listen: z.string().default('127.0.0.1:8080'),

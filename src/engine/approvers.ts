@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { InputFileError, UsageError } from '../core/errors.js';
 import type { ApprovalDecision, ApprovalRequest, Approver } from './ports.js';
+import { approvalPolicySchema, type ApprovalPolicy } from '../core/approval-policy.js';
 
 /** The next command a responder types to approve and continue (wired by the CLI). */
 function resumeHint(request: ApprovalRequest): string {
@@ -30,27 +30,7 @@ export function createFlagApprover(spec: string, operator: string): Approver {
   };
 }
 
-export const approvalPolicySchema = z
-  .object({
-    /** What happens to a gate no rule matches. `auto` never applies to destructive steps. */
-    default: z.enum(['manual', 'auto', 'deny']).default('manual'),
-    rules: z
-      .array(
-        z
-          .object({
-            step: z.string().optional(),
-            action: z.string().optional(),
-            destructive: z.boolean().optional(),
-            decision: z.enum(['manual', 'auto', 'deny']),
-          })
-          .strict()
-          .refine((r) => r.step !== undefined || r.action !== undefined || r.destructive !== undefined, 'a rule needs step, action or destructive'),
-      )
-      .default([]),
-  })
-  .strict();
-
-export type ApprovalPolicy = z.output<typeof approvalPolicySchema>;
+export { approvalPolicySchema, type ApprovalPolicy };
 
 /**
  * Approvals from a policy (e.g. quarantine auto, destruction manual). First matching rule wins.

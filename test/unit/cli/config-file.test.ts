@@ -25,13 +25,13 @@ describe('loadConfig', () => {
   it('reads a file, converting durations and keeping per-device addresses', async () => {
     const f = tempFile(
       'c.yaml',
-      'responders: [group:ir, carol@example.com]\nhighRiskResources: ["tag:db:5432"]\nssh:\n  connectTimeout: 5s\n  devices:\n    bob-laptop: { address: 192.0.2.10 }\napprovals:\n  steps: { quarantine: auto }\n',
+      'responders: [group:ir, carol@example.com]\nhighRiskResources: ["tag:db:5432"]\nssh:\n  connectTimeout: 5s\n  devices:\n    bob-laptop: { address: 192.0.2.10 }\napprovals:\n  rules: [{ step: quarantine, decision: auto }]\n',
     );
     const { config } = await loadConfig(f, noImplicit);
     expect(config.responders).toEqual(['group:ir', 'carol@example.com']);
     expect(config.ssh.connectTimeout).toBe(5000);
     expect(config.ssh.devices['bob-laptop']).toEqual({ address: '192.0.2.10', port: 22 });
-    expect(config.approvals.steps).toEqual({ quarantine: 'auto' });
+    expect(config.approvals.rules).toEqual([{ step: 'quarantine', decision: 'auto' }]);
   });
 
   it('names file, line and field on a bad value', async () => {
