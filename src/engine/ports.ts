@@ -69,6 +69,8 @@ export interface PolicyPlanner {
 export interface CollectionRoute {
   /** Address to SSH to. */
   address: string;
+  port?: number;
+  user?: string;
   /** `tailnet` depends on the node's tailnet access; `out-of-band` does not. */
   path: 'tailnet' | 'out-of-band';
   via?: string;
@@ -95,11 +97,20 @@ export interface EvidenceVerification {
 
 export interface EvidenceCollector {
   routeFor(device: Device): Promise<CollectionRoute>;
-  collect(request: { runId: string; device: Device; route: CollectionRoute; signal: AbortSignal; progress: ProgressSink }): Promise<CollectionResult>;
   /**
-   * Adds the run's journal, the tailnet artifacts (`extraFiles`: audit log for the window,
-   * policy before/after, inventory snapshots) and the manifest to the archive, and signs it.
+   * Streams the node's artifacts into a new archive and closes it with `attachments` (the run's
+   * journal so far and the tailnet artifacts: audit log for the window, policy before/after,
+   * inventory snapshots) and the manifest.
    */
+  collect(request: {
+    runId: string;
+    device: Device;
+    route: CollectionRoute;
+    signal: AbortSignal;
+    progress: ProgressSink;
+    attachments?: { journalPath: string; extraFiles: { name: string; path: string }[] };
+  }): Promise<CollectionResult>;
+  /** Signs the finished archive (detached SSHSIG) and returns where the signature is. */
   seal(request: { runId: string; archivePath: string; journalPath: string; extraFiles: { name: string; path: string }[] }): Promise<SealResult>;
   verify(request: { archivePath: string; signaturePath: string }): Promise<EvidenceVerification>;
 }

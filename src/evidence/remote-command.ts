@@ -15,6 +15,11 @@ export interface RemoteCommand {
   /** Stop reading (and mark truncated) after this many stdout bytes. */
   maxBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Written to the command's stdin, then EOF. The way secrets reach a host (e.g. an auth key
+   * for `tailscale up --auth-key=file:/dev/stdin`): never in argv, never logged.
+   */
+  stdin?: Buffer | string;
 }
 
 export interface CommandResult {

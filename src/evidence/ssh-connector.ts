@@ -291,6 +291,7 @@ class SshRemoteHost implements RemoteHost {
         }
         channel = ch;
         if (settled || result.timedOut || result.aborted) stop();
+        if (command.stdin !== undefined) ch.end(command.stdin);
         ch.on('data', (chunk: Buffer) => {
           armIdle();
           if (result.truncated) return;

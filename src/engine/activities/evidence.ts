@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineActivity } from '../activity.js';
 import { CheckFailedError } from '../../core/errors.js';
 import { toJsonValue } from '../../core/json.js';
+import type { ArtifactStore } from '../ports.js';
 
 /**
  * Collect evidence over SSH. Read-only on the node, so a resumed run collects again into a
@@ -29,8 +30,9 @@ export const collectEvidence = defineActivity({
   async apply(plan, ctx) {
     const data = plan.data as { deviceId: string; route: { address: string; path: 'tailnet' | 'out-of-band'; via?: string } };
     const device = await ctx.ports.tailnet.getDevice(data.deviceId);
-    const result = await ctx.ports.evidence.collect({ runId: ctx.runId, device, route: data.route, signal: ctx.signal, progress: ctx.ports.progress });
-    return toJsonValue(result);
+    const attachments = { journalPath: ctx.ports.artifacts.journalPath(), extraFiles: await sealedArtifacts(ctx.ports.artifacts) };
+    const result = await ctx.ports.evidence.collect({ runId: ctx.runId, device, route: data.route, signal: ctx.signal, progress: ctx.ports.progress, attachments });
+    return toJsonValue({ ...result, included: attachments.extraFiles.map((f) => f.name) });
   },
   async check() {
     return { done: false, detail: 'collection is re-run' };
@@ -47,6 +49,16 @@ export const SEALED_ARTIFACTS = [
   'triage/keys.json',
 ] as const;
 
+/** The tailnet-side files that exist so far (written by earlier steps). */
+async function sealedArtifacts(artifacts: ArtifactStore): Promise<{ name: string; path: string }[]> {
+  const out: { name: string; path: string }[] = [];
+  for (const name of SEALED_ARTIFACTS) {
+    const path = await artifacts.pathOf(name);
+    if (path) out.push({ name, path });
+  }
+  return out;
+}
+
 export const sealEvidence = defineActivity({
   name: 'seal-evidence',
   summary: 'Write the manifest and journal into the archive and sign it (SSHSIG)',
@@ -57,11 +69,7 @@ export const sealEvidence = defineActivity({
     return { action: this.name, stepId: ctx.stepId, summary: [`seal and sign ${ctx.params.archivePath}`], mutations: [], destructive: false, warnings: [], data: { archivePath: ctx.params.archivePath } };
   },
   async apply(plan, ctx) {
-    const extraFiles: { name: string; path: string }[] = [];
-    for (const name of SEALED_ARTIFACTS) {
-      const path = await ctx.ports.artifacts.pathOf(name);
-      if (path) extraFiles.push({ name, path });
-    }
+    const extraFiles = await sealedArtifacts(ctx.ports.artifacts);
     const sealed = await ctx.ports.evidence.seal({ runId: ctx.runId, archivePath: plan.data.archivePath, journalPath: ctx.ports.artifacts.journalPath(), extraFiles });
     return toJsonValue({ ...sealed, included: extraFiles.map((f) => f.name) });
   },

@@ -1,0 +1,119 @@
+/**
+ * The evidence pipeline behind the engine's `EvidenceCollector` port. `collect` streams every
+ * artifact into the run's archive and, just before closing it, adds the tailnet-side files
+ * (journal so far, policy before/after, inventories, audit log) and the manifest; `seal` signs
+ * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
+ * signature and every manifest hash.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Config } from '../core/config.js';
+import { TailnetIrError } from '../core/errors.js';
+import type { CollectionResult, CollectionRoute, EvidenceCollector, ProgressSink } from '../engine/ports.js';
+import type { Device } from '../tailnet/types.js';
+import { collectEvidence, type CollectProgress } from './collect-evidence.js';
+import type { CollectorDefinition } from './collector-schema.js';
+import type { RemoteConnector } from './remote-command.js';
+import { resolveSshRoute } from './ssh-setup.js';
+import { signFile, type Ed25519Signer } from './sshsig.js';
+import { verifyArchive } from './verify-archive.js';
+
+export interface EvidenceCollectorOptions {
+  ssh: Config['ssh'];
+  connector: RemoteConnector;
+  collectors: readonly CollectorDefinition[];
+  /** Directory of a run (where `evidence/` goes). */
+  runDir: (runId: string) => string;
+  /** Loaded only when sealing, so a passphrase is asked for at the moment it is needed. */
+  signer: () => Promise<Ed25519Signer>;
+  /** `tailnet-ir-evidence`, or `tailnet-ir-drill` for drills. */
+  namespace: string;
+  operator: string;
+  /** Incident window for log collectors. */
+  window?: () => { since: Date; until: Date };
+  now?: () => Date;
+}
+
+export class CollectionFailedError extends TailnetIrError {
+  override readonly code = 'collection-failed';
+}
+
+export function createEvidenceCollector(options: EvidenceCollectorOptions): EvidenceCollector & {
+  collect(request: Parameters<EvidenceCollector['collect']>[0] & { attachments?: { journalPath: string; extraFiles: { name: string; path: string }[] } }): Promise<CollectionResult>;
+} {
+  return {
+    async routeFor(device: Device): Promise<CollectionRoute> {
+      const r = resolveSshRoute(device, options.ssh);
+      return { address: r.target.address, port: r.target.port, user: r.target.user, path: r.path, ...(r.via ? { via: r.via } : {}) };
+    },
+
+    async collect({ runId, device, route, signal, progress, attachments }) {
+      const archivePath = join(options.runDir(runId), 'evidence', `evidence-${runId}.tar.gz`);
+      await mkdir(dirname(archivePath), { recursive: true, mode: 0o700 });
+      const result = await collectEvidence({
+        connector: options.connector,
+        collectors: options.collectors,
+        hosts: [{ label: device.hostname, address: route.address, port: route.port ?? 22, user: route.user ?? options.ssh.user }],
+        archivePath,
+        run: { runId, operator: options.operator, target: { deviceId: device.nodeId, name: device.name, addresses: device.addresses } },
+        ...(options.window ? { window: options.window() } : {}),
+        signal,
+        onProgress: progressAdapter(runId, progress),
+        namespace: options.namespace,
+        ...(options.now ? { now: options.now } : {}),
+        ...(attachments ? { attachments: () => readAttachments(attachments) } : {}),
+      });
+      const m = result.manifest;
+      const host = m.hosts[0];
+      if (!host?.connected)
+        throw new CollectionFailedError(`could not collect from ${device.name} at ${route.address}: ${host?.error ?? 'no connection'}`, {
+          hint: `Nothing was lost: the run is paused. Check SSH reachability (${route.path} path), then \`tailnet-ir resume ${runId}\`.`,
+        });
+      const failures = m.collectors.filter((c) => c.status === 'failed' || c.status === 'partial').map((c) => `${c.collector}: ${c.status}${c.reason ? ` (${c.reason})` : ""}`);
+      return { archivePath, artifacts: m.artifacts.length, bytes: m.artifacts.reduce((n, a) => n + a.bytes, 0), failures };
+    },
+
+    async seal({ archivePath }) {
+      const signer = await options.signer();
+      const signaturePath = `${archivePath}.sig`;
+      await writeFile(signaturePath, await signFile(archivePath, signer, options.namespace), { mode: 0o644 });
+      return { archivePath, signaturePath, sha256: await sha256File(archivePath) };
+    },
+
+    async verify({ archivePath, signaturePath }) {
+      const report = await verifyArchive(archivePath, { signaturePath, namespace: options.namespace });
+      return report.ok
+        ? { ok: true, detail: `signature valid (${options.namespace}), ${report.artifactsChecked} artifacts match the manifest` }
+        : { ok: false, detail: report.problems.map((p) => `${p.file}: ${p.problem}`).slice(0, 5).join('; ') };
+    },
+  };
+}
+
+async function readAttachments(a: { journalPath: string; extraFiles: { name: string; path: string }[] }): Promise<{ path: string; data: Buffer }[]> {
+  const out = [{ path: 'journal.jsonl', data: await readFile(a.journalPath) }];
+  for (const f of a.extraFiles) out.push({ path: f.name, data: await readFile(f.path) });
+  return out;
+}
+
+function progressAdapter(runId: string, sink: ProgressSink): (e: CollectProgress) => void {
+  let artifacts = 0;
+  return (e) => {
+    if (e.type === 'host') sink({ runId, phase: 'info', message: `evidence: host ${e.host} ${e.state}${e.detail ? `: ${e.detail}` : ''}` });
+    else if (e.type === 'artifact-done') {
+      artifacts++;
+      if (artifacts % 10 === 0) sink({ runId, phase: 'info', message: `evidence: ${artifacts} artifacts collected` });
+    } else if (e.type === 'sealing') sink({ runId, phase: 'info', message: `evidence: ${artifacts} artifacts, writing manifest` });
+  };
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve(h.digest('hex')))
+      .on('error', reject);
+  });
+}

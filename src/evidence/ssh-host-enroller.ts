@@ -1,0 +1,46 @@
+/**
+ * Re-enrol a rebuilt host over SSH: `tailscale up --auth-key=file:/dev/stdin` with the freshly
+ * minted key written to the command's stdin, so it never appears in argv, `ps`, a file or a log.
+ */
+import { Writable } from 'node:stream';
+import { TailnetIrError } from '../core/errors.js';
+import type { HostEnroller } from '../engine/ports.js';
+import type { Device } from '../tailnet/types.js';
+import type { RemoteConnector } from './remote-command.js';
+import type { SshRoute } from './ssh-setup.js';
+
+export interface SshHostEnrollerOptions {
+  connector: RemoteConnector;
+  routeFor: (device: Device) => SshRoute;
+  timeoutMs?: number;
+}
+
+export class EnrolmentFailedError extends TailnetIrError {
+  override readonly code = 'enrolment-failed';
+}
+
+export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnroller {
+  return {
+    async enrol({ oldDevice, authKey, tags }) {
+      const route = options.routeFor(oldDevice);
+      const host = await options.connector.connect(route.target);
+      try {
+        const argv = ['tailscale', 'up', '--reset', '--auth-key=file:/dev/stdin', `--hostname=${oldDevice.hostname}`];
+        if (tags.length) argv.push(`--advertise-tags=${tags.join(',')}`);
+        const discard = new Writable({ write: (_c, _e, cb) => cb() });
+        const r = await host.run({ argv, timeoutMs: options.timeoutMs ?? 120_000, maxBytes: 64 * 1024, stdin: `${authKey}\n` }, discard);
+        if (r.exitCode !== 0) {
+          // The node's answer is hostile and could echo what it read: keep the key out of the message.
+          const said = r.stderrExcerpt.split(authKey).join('[REDACTED]').slice(0, 300);
+          throw new EnrolmentFailedError(
+            `tailscale up on ${route.target.address} failed (${r.timedOut ? 'timed out' : r.connectionLost ? 'connection lost' : `exit ${r.exitCode ?? r.signal ?? '?'}`}): ${said}`,
+            { hint: 'The minted key is one-off and expires within the hour; resume to mint a new one, or enrol the host by hand.' },
+          );
+        }
+        return { method: 'ssh', detail: `tailscale up on ${route.target.address}:${route.target.port} (${route.path}); key passed on stdin` };
+      } finally {
+        await host.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Turning configuration into SSH ingredients: the host-key pin, the client credentials, and
+ * the route to a device. Shared by `tailnet-ir collect`, the playbook's evidence collector and
+ * the re-enrolment of rebuilt hosts.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../core/config.js';
+import { CredentialsError, InputFileError, UsageError } from '../core/errors.js';
+import type { Device } from '../tailnet/types.js';
+import { parseKnownHosts, type HostKeyPin } from './host-keys.js';
+import type { HostTarget } from './remote-command.js';
+import { loadKeyAuth, type SshAuth } from './ssh-connector.js';
+
+export async function loadHostKeyPin(source: { knownHosts?: string | undefined; fingerprint?: string | undefined }): Promise<HostKeyPin> {
+  if (source.knownHosts) {
+    const file = source.knownHosts;
+    const text = await readFile(file, 'utf8').catch((err: Error) => {
+      throw new InputFileError(file, `cannot read: ${err.message}`);
+    });
+    return { kind: 'known-hosts', entries: parseKnownHosts(text), source: file };
+  }
+  if (source.fingerprint) {
+    if (!/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(source.fingerprint))
+      throw new UsageError(`host key ${JSON.stringify(source.fingerprint)} is not a SHA256 fingerprint like ssh-keygen -lf prints.`);
+    return { kind: 'fingerprint', fingerprint: source.fingerprint };
+  }
+  throw new UsageError('No host key pinned: name a known_hosts file or a SHA256:… fingerprint.', {
+    hint: 'Evidence is only collected from a host whose key you pinned deliberately (on the node console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).',
+  });
+}
+
+export async function loadSshAuth(
+  identityFile: string | undefined,
+  options: { useAgent?: boolean; passphrase: () => Promise<string | undefined>; env?: NodeJS.ProcessEnv },
+): Promise<SshAuth> {
+  const env = options.env ?? process.env;
+  if (identityFile) return loadKeyAuth(identityFile, options.passphrase);
+  if (env.SSH_AUTH_SOCK && options.useAgent !== false) return { kind: 'agent', socketPath: env.SSH_AUTH_SOCK };
+  throw new CredentialsError('No SSH credentials: name an identity file or start ssh-agent (SSH_AUTH_SOCK).');
+}
+
+export interface SshRoute {
+  target: HostTarget;
+  /** `tailnet`: over the node's Tailscale address (lost when its user is suspended); `out-of-band`: a management address. */
+  path: 'tailnet' | 'out-of-band';
+  via?: string;
+}
+
+/**
+ * Where to SSH for a device: its entry under `ssh.devices` (by hostname, MagicDNS name or node
+ * id) if there is one, else its Tailscale IPv4 address. The label is the device's hostname,
+ * which the archive writer sanitises (it comes from the node).
+ */
+export function resolveSshRoute(device: Device, ssh: Config['ssh']): SshRoute {
+  const entry = ssh.devices[device.hostname] ?? ssh.devices[device.name] ?? ssh.devices[device.nodeId];
+  const jump = entry?.jump ?? ssh.jump;
+  if (entry)
+    return {
+      target: { label: device.hostname, address: entry.address, port: entry.port, user: entry.user ?? ssh.user },
+      path: 'out-of-band',
+      ...(jump ? { via: jump } : {}),
+    };
+  const address = device.addresses.find((a) => !a.includes(':')) ?? device.addresses[0];
+  if (!address) throw new UsageError(`${device.name} has no Tailscale address and no ssh.devices entry: nowhere to connect`);
+  return { target: { label: device.hostname, address, port: 22, user: ssh.user }, path: 'tailnet', ...(jump ? { via: jump } : {}) };
+}
+
+/** `user@host[:port]` as written in the config (`ssh.jump`). */
+export function parseJump(text: string, defaultUser: string): { user: string; address: string; port: number } {
+  const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!m) throw new UsageError(`ssh.jump ${JSON.stringify(text)} is not [USER@]HOST[:PORT]`);
+  return { user: m[1] ?? defaultUser, address: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22 };
+}
