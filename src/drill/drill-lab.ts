@@ -2,12 +2,17 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { configSchema, type Config } from '../core/config.js';
+import { NotFoundError, UsageError } from '../core/errors.js';
+import { closestDeviceNames } from '../tailnet/policy/index.js';
 import { compromisedLinuxHost } from './sim-host/host-profile.js';
 import { startSimSshHost, type RunningSimSshHost } from './sim-host/sim-ssh-host.js';
 import { policyEngineChecker } from './sim/policy-checker.js';
 import type { Scenario } from './sim/scenario.js';
 import { startSimServer, type RunningSim } from './sim/sim-server.js';
 import { SimHttpError } from './sim/sim-tailnet.js';
+import { DRILL_NAMESPACE } from '../evidence/sshsig.js';
+
+export const drillSigner = 'drill@tailnet-ir';
 
 export interface DrillLabOptions {
   scenario: Scenario;
@@ -28,8 +33,12 @@ export interface DrillLab {
   knownHostsFile: string;
   /** Evidence signing key for the drill (signatures use the drill namespace). */
   signingKeyFile: string;
+  /** OpenSSH allowed_signers naming the drill key, for `ssh-keygen -Y verify -I drill@tailnet-ir`. */
+  allowedSignersFile: string;
   /** Configuration for the run: SSH reaches the simulated host out of band. */
   config: Config;
+  /** Auth keys the rebuilt host enrolled with: the scorecard checks none leaked into a file. */
+  enrolledKeys: string[];
   /** Environment for a Tailscale API client pointed at the simulator. */
   apiEnv: { TAILSCALE_BASE_URL: string; TAILSCALE_API_KEY: string; TAILSCALE_TAILNET: string };
   close(): Promise<void>;
@@ -41,12 +50,13 @@ export interface DrillLab {
  */
 export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab> {
   const targetName = options.target ?? options.scenario.drill?.target;
-  if (!targetName) throw new Error('the scenario names no drill target (drill.target) and none was given');
+  if (!targetName) throw new UsageError('the scenario names no drill target (drill.target) and none was given', { hint: 'pass --target DEVICE' });
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const sim = await startSimServer({ scenario: options.scenario, checker: policyEngineChecker });
   try {
     const device = sim.tailnet.listDevices(true).find((d) => d.hostname === targetName || d.nodeId === targetName || d.name === targetName);
-    if (!device) throw new Error(`drill target ${JSON.stringify(targetName)} is not a device of scenario ${options.scenario.name}`);
+    if (!device)
+      throw new NotFoundError(`device of scenario ${options.scenario.name}`, targetName, { suggestions: closestDeviceNames(sim.tailnet.listDevices(false), targetName) });
     const clientKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'tailnet-ir drill responder' });
     const signingKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'tailnet-ir drill evidence' });
     const peers = sim.tailnet
@@ -54,12 +64,14 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
       .filter((d) => d.nodeId !== device.nodeId)
       .map((d) => d.addresses[0]!)
       .slice(0, 4);
+    const enrolledKeys: string[] = [];
     const targetHost = await startSimSshHost({
       profile: compromisedLinuxHost({
         device,
         peers,
         now: new Date(),
         enroll: async (authKey, hostname) => {
+          enrolledKeys.push(authKey);
           try {
             sim.tailnet.enroll({ authKey, hostname });
             return { ok: true, message: '' };
@@ -79,6 +91,8 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
     await writeFile(`${signingKeyFile}.pub`, `${signingKey.public}\n`);
     await chmod(identityFile, 0o600);
     await writeFile(knownHostsFile, `${targetHost.knownHostsLine}\n`);
+    const allowedSignersFile = join(options.dir, 'allowed_signers');
+    await writeFile(allowedSignersFile, `${drillSigner} namespaces="${DRILL_NAMESPACE}" ${signingKey.public}\n`);
     const config = configSchema.parse({
       responders: ['group:incident-response'],
       highRiskResources: [],
@@ -88,7 +102,7 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
         knownHosts: knownHostsFile,
         devices: { [device.hostname]: { address: targetHost.host, port: targetHost.port } },
       },
-      evidence: { signingKey: signingKeyFile, signerIdentity: 'drill@tailnet-ir' },
+      evidence: { signingKey: signingKeyFile, signerIdentity: drillSigner },
       approvals: { default: 'auto' },
     });
     return {
@@ -99,7 +113,9 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
       identityFile,
       knownHostsFile,
       signingKeyFile,
+      allowedSignersFile,
       config,
+      enrolledKeys,
       apiEnv: { TAILSCALE_BASE_URL: sim.url, TAILSCALE_API_KEY: sim.token, TAILSCALE_TAILNET: '-' },
       close: async () => {
         await targetHost.close();

@@ -44,6 +44,8 @@ export function compromisedLinuxHost(facts: CompromisedHostFacts): HostProfile {
   const [v4 = '100.64.0.1', v6 = 'fd7a:115c:a1e0::1'] = device.addresses;
   const iso = now.toISOString();
   const day = iso.slice(0, 10);
+  const stateDir = '/var/lib/tailscale';
+  const stateFile = `${stateDir}/tailscaled.state`;
   const stateHash = createHash('sha256').update(`state:${device.nodeId}`).digest('hex');
   const peer = facts.peers[0] ?? '100.64.0.20';
   const commands = new Map<string, CommandHandler>();
@@ -148,10 +150,18 @@ export function compromisedLinuxHost(facts: CompromisedHostFacts): HostProfile {
     '/etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n',
   };
   commands.set('cat', (ctx) => {
-    const path = ctx.argv[1] ?? '';
+    const path = operands(ctx.argv)[0] ?? '';
+    if (path === stateFile) return ok(`{"_machinekey":"(simulated private node state)","_profiles":"${device.nodeId}"}\n`);
     const text = files[path];
     return text === undefined ? { stderr: `cat: ${path}: No such file or directory\n`, exit: 1 } : ok(text);
   });
+  commands.set('test', (ctx) => {
+    const path = ctx.argv[2] ?? '';
+    return { exit: ctx.argv[1] === '-e' && (path in files || path === stateDir || path === stateFile) ? 0 : 1 };
+  });
+  commands.set('find', (ctx) =>
+    ctx.argv[1] === stateDir ? ok(`${stateHash}  ${stateFile}\n${createHash('sha256').update('certs').digest('hex')}  ${stateDir}/certs/README\n`) : { stderr: `find: '${ctx.argv[1] ?? ''}': No such file or directory\n`, exit: 1 },
+  );
   commands.set('ls', () => ok('total 16\n-rw------- 1 root root 2301 Nov 20 08:01 tailscaled.state\ndrwx------ 2 root root 4096 Nov 18 09:00 certs\n'));
   commands.set('sha256sum', (ctx) => {
     const path = ctx.argv[1] ?? '';
@@ -164,6 +174,13 @@ export function compromisedLinuxHost(facts: CompromisedHostFacts): HostProfile {
 }
 
 /** `command -v NAME` and `which NAME`, answered from the profile's own command table. */
+/** Arguments after options and a `--` separator. */
+function operands(argv: string[]): string[] {
+  const rest = argv.slice(1);
+  const dd = rest.indexOf('--');
+  return dd >= 0 ? rest.slice(dd + 1) : rest.filter((a) => !a.startsWith('-'));
+}
+
 export function answerLookup(profile: HostProfile, name: string): CommandAnswer {
   return profile.commands.has(name) ? ok(`/usr/bin/${name}\n`) : { exit: 1 };
 }

@@ -104,8 +104,10 @@ export async function startSimSshHost(options: SimSshHostOptions): Promise<Runni
 async function answer(profile: HostProfile, commandLine: string, stream: ServerChannel): Promise<CommandAnswer> {
   let argv = splitCommandLine(commandLine);
   if (!argv || argv.length === 0) return { stderr: 'sh: 1: syntax not supported by this simulated host\n', exit: 2 };
-  // `sh -c SCRIPT`: answer the script if it is itself a plain command.
+  // `sh -c SCRIPT [$0 ARGS…]`: the collectors' "does this command exist" probe, or a script
+  // that is itself a plain command.
   if ((argv[0] === 'sh' || argv[0] === 'bash' || argv[0] === '/bin/sh') && argv[1] === '-c' && argv[2] !== undefined) {
+    if (/^command -v -- "\$1"( >\/dev\/null 2>&1)?$/.test(argv[2].trim())) return answerLookup(profile, argv[4] ?? '');
     const inner = splitCommandLine(argv[2]);
     if (!inner || inner.length === 0) return { stderr: 'sh: 1: syntax not supported by this simulated host\n', exit: 2 };
     argv = inner;

@@ -288,6 +288,11 @@ export class SimTailnet {
     return [...this.keys.values()].filter((k) => this.keyActive(k)).map((k) => this.publicKey(k));
   }
 
+  /** Every key, revoked and expired ones too (drill bookkeeping; not an API view). */
+  listKeysAll(): Key[] {
+    return [...this.keys.values()].map((k) => this.publicKey(k));
+  }
+
   getKey(id: string): Key {
     const k = this.keys.get(id);
     if (!k) throw new SimHttpError(404, { message: 'key not found' });

@@ -14,10 +14,10 @@ afterAll(async () => lab.close());
 
 describe('drill lab', () => {
   it('serves the scenario and maps the target to its simulated SSH host out of band', async () => {
-    expect(lab.targetHostname).toBe('bob-laptop');
+    expect(lab.targetHostname).toBe('web-2');
     const api = new TailscaleClient({ baseUrl: lab.apiEnv.TAILSCALE_BASE_URL, tailnet: '-', credentials: { kind: 'api-key', apiKey: lab.apiEnv.TAILSCALE_API_KEY } });
-    expect((await api.listDevices()).some((d) => d.hostname === 'bob-laptop')).toBe(true);
-    expect(lab.config.ssh.devices['bob-laptop']).toEqual({ address: '127.0.0.1', port: lab.targetHost.port });
+    expect((await api.listDevices()).some((d) => d.hostname === 'web-2')).toBe(true);
+    expect(lab.config.ssh.devices['web-2']).toEqual({ address: '127.0.0.1', port: lab.targetHost.port });
   });
 
   it('writes a 0600 responder key and a known_hosts file pinning the simulated host', () => {
@@ -28,7 +28,7 @@ describe('drill lab', () => {
 
   it('refuses a target that is not in the scenario', async () => {
     await expect(startDrillLab({ scenario: await loadScenario(), dir: mkdtempSync(join(tmpdir(), 'tnir-lab-')), target: 'ghost' })).rejects.toThrow(
-      /drill target "ghost" is not a device/,
+      /device of scenario example-corp not found: "ghost"/,
     );
   });
 });

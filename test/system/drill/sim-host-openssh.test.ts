@@ -31,7 +31,7 @@ describe.runIf(requireSystem(['ssh'], 'simulated host vs OpenSSH'))('simulated h
 
   it('logs in with the responder key and a pinned host key', async () => {
     const { stdout } = await ssh(lab.knownHostsFile, `'tailscale' 'status' '--json'`);
-    expect(JSON.parse(stdout).Self.HostName).toBe('bob-laptop');
+    expect(JSON.parse(stdout).Self.HostName).toBe('web-2');
   });
 
   it('refuses to connect when the pinned host key does not match', async () => {

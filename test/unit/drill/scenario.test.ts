@@ -16,7 +16,7 @@ describe('scenario files', () => {
   it('the built-in default scenario is valid', async () => {
     const s = await loadScenario();
     expect(s.name).toBe('example-corp');
-    expect(s.drill?.target).toBe('bob-laptop');
+    expect(s.drill?.target).toBe('web-2');
     expect(s.devices.map((d) => d.hostname)).toContain('bob-laptop');
   });
 

@@ -1,0 +1,40 @@
+import { createSystemClock } from '../core/clock.js';
+import { ExitCode } from '../core/errors.js';
+import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
+import { createProgressPrinter } from '../engine/progress-printer.js';
+import { runDrill } from '../drill/run-drill.js';
+import { renderScorecard } from '../drill/scorecard.js';
+import { drillSigner } from '../drill/drill-lab.js';
+import { emit } from './output.js';
+
+export async function runDrillCommand(
+  scenario: string | undefined,
+  opts: { target?: string; approve?: string; playbook?: string; dir?: string; json?: boolean },
+): Promise<void> {
+  const progress = opts.json ? () => undefined : createProgressPrinter((line) => process.stderr.write(line), createSystemClock());
+  const result = await runDrill({
+    ...(scenario ? { scenario } : {}),
+    ...(opts.target ? { target: opts.target } : {}),
+    ...(opts.approve ? { approve: opts.approve } : {}),
+    ...(opts.playbook ? { playbook: opts.playbook } : {}),
+    ...(opts.dir ? { dir: opts.dir } : {}),
+    progress,
+  });
+  const { outcome, scorecard } = result;
+  emit(opts.json, { dir: result.dir, allowedSigners: result.allowedSigners, runId: outcome.runId, status: outcome.status, step: outcome.step, message: outcome.message, archive: result.archive ?? null, scorecard }, () =>
+    [
+      '',
+      `run ${outcome.runId}: ${outcome.status}${outcome.step ? ` at ${terminalSafeLine(outcome.step)}` : ''}${outcome.message ? ` — ${terminalSafe(outcome.message)}` : ''}`,
+      renderScorecard(scorecard, terminalSafeLine),
+      `drill files: ${terminalSafeLine(result.dir)}`,
+      ...(result.archive
+        ? [
+            `evidence:    ${terminalSafeLine(result.archive)}`,
+            `  verify:    tailnet-ir verify --drill --allowed-signers ${terminalSafeLine(result.allowedSigners)} --identity ${drillSigner} ${terminalSafeLine(result.archive)}`,
+            `  or:        ssh-keygen -Y verify -f ${terminalSafeLine(result.allowedSigners)} -I ${drillSigner} -n tailnet-ir-drill -s ${terminalSafeLine(result.archive)}.sig < ${terminalSafeLine(result.archive)}`,
+          ]
+        : []),
+    ].join('\n'),
+  );
+  if (scorecard.passed !== scorecard.total) process.exitCode = outcome.status === 'paused' ? ExitCode.paused : ExitCode.checkFailed;
+}

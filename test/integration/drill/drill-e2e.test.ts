@@ -1,0 +1,52 @@
+/**
+ * The main job, end to end: the node-compromise playbook against the simulated tailnet (real
+ * HTTP) and a simulated host (real SSH), with the real policy engine and evidence pipeline.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDrill } from '../../../src/drill/run-drill.js';
+import { verifyArchive } from '../../../src/evidence/verify-archive.js';
+import { runCli } from '../../support/run-cli.js';
+
+describe('drill: tagged web server (the default scenario)', () => {
+  it('quarantines, revokes the enrolling key, collects and signs evidence, rebuilds and releases: every scorecard item passes', async () => {
+    const events: string[] = [];
+    const result = await runDrill({ dir: mkdtempSync(join(tmpdir(), 'tnir-drill-')), progress: (e) => events.push(`${e.stepId ?? ''}:${e.phase}`) });
+    const failed = result.scorecard.items.filter((i) => !i.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    expect(result.outcome.status).toBe('completed');
+    expect(events).toContain('quarantine:approval');
+    expect(events).toContain('delete-device:approval');
+
+    // The archive holds node artifacts and the tailnet-side record, and verifies on its own.
+    const report = await verifyArchive(result.archive!, { namespace: 'tailnet-ir-drill' });
+    expect(report.problems).toEqual([]);
+    expect(report.artifactsChecked).toBeGreaterThan(10);
+    // Drill evidence never passes as real evidence.
+    const asReal = await verifyArchive(result.archive!);
+    expect(asReal.ok).toBe(false);
+    // The quarantine's proof is in the run: the policy after quarantine pins the target.
+    const after = readFileSync(join(result.dir, 'state', 'runs', result.outcome.runId, 'policy', 'quarantine-after.hujson'), 'utf8');
+    expect(after).toContain('tailnet-ir quarantine');
+  });
+});
+
+describe('tailnet-ir drill (CLI)', () => {
+  it('exits 0 with a full scorecard as JSON', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tnir-drill-home-'));
+    const r = await runCli(['drill', '--json'], { env: { TAILNET_IR_HOME: home }, timeoutMs: 90_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { status: string; scorecard: { passed: number; total: number } };
+    expect(out.status).toBe('completed');
+    expect(out.scorecard.passed).toBe(out.scorecard.total);
+  });
+
+  it('refuses an unknown drill target with exit code 2', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tnir-drill-home-'));
+    const r = await runCli(['drill', '--target', 'no-such-host'], { env: { TAILNET_IR_HOME: home } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no-such-host');
+  });
+});
