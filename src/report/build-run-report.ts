@@ -55,6 +55,11 @@ export interface RunReportSources {
   /** Decoded from the archive's `.sig`. */
   signature?: SignatureInfo | null;
   generatedAt: Date;
+  /**
+   * Set when the report is written from inside the run by this step (`write-report`): the run
+   * is finishing, not interrupted, so no resume command is offered.
+   */
+  writtenByStep?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -532,7 +537,7 @@ function buildEradication(views: Map<string, StepView>): EradicationReport {
 
 // ---- status, target, integrity, to-do ---------------------------------------------------
 
-function buildStatus(runId: string, entries: readonly JournalEntry[], views: Map<string, StepView>, record: RunRecord | null | undefined): RunStatusReport {
+function buildStatus(runId: string, entries: readonly JournalEntry[], views: Map<string, StepView>, record: RunRecord | null | undefined, writtenByStep: string | undefined): RunStatusReport {
   const started = entries.find((e) => e.type === 'run-started');
   const end = last(entries, (e) => e.type === 'run-paused' || e.type === 'run-completed' || e.type === 'run-aborted' || e.type === 'run-resumed');
   const resumes = entries.filter((e) => e.type === 'run-resumed').length;
@@ -541,6 +546,8 @@ function buildStatus(runId: string, entries: readonly JournalEntry[], views: Map
     // No final entry after the last (re)start: the process is still driving it, or died.
     const current = last(entries, (e) => e.step !== undefined && !isRunLevel(e.type));
     const step = current?.step ?? record?.currentStep ?? null;
+    if (writtenByStep)
+      return { ...base, state: 'in-progress', step: writtenByStep, reason: `written by step ${writtenByStep} while the run was finishing; \`tailnet-ir report ${runId}\` shows the final status`, resumeCommand: null, waitingFor: null, exitCode: null, endedAt: null };
     return { ...base, state: 'in-progress', step, reason: 'the journal has no pause, abort or completion after the last start: the run is being driven now, or its process died', resumeCommand: resumeCommand(runId), waitingFor: null, exitCode: null, endedAt: null };
   }
   const d = obj(end.data);
@@ -600,7 +607,7 @@ function buildTodo(r: Omit<RunReport, 'todo'>, views: Map<string, StepView>): st
         ? `Review the plan waiting at ${status.step} (\`tailnet-ir runs show ${r.runId}\`), then approve and continue: \`${status.resumeCommand}\`.`
         : `Fix what stopped ${status.step ?? 'the run'} (see the reason above), then continue: \`${status.resumeCommand}\`.`,
     );
-  if (status.state === 'in-progress') todo.push(`If no process is driving the run any more, continue it: \`${status.resumeCommand}\`.`);
+  if (status.state === 'in-progress' && status.resumeCommand) todo.push(`If no process is driving the run any more, continue it: \`${status.resumeCommand}\`.`);
   if (status.state === 'aborted') todo.push('The run was aborted and is final: finish the remaining containment by hand or start a new run (this run\'s journal and artifacts are kept).');
   const quarantined = r.policyChanges.some((p) => p.kind === 'quarantine' && (p.outcome === 'applied' || p.outcome === 'no-change'));
   if (status.state !== 'completed' && !quarantined) todo.push('The node is not quarantined by this run: its outgoing tailnet access is unchanged.');
@@ -661,7 +668,7 @@ export function buildRunReport(sources: RunReportSources): RunReport {
     inputs,
     target: buildTarget(views, inputs, src.manifest),
     operators: collectOperators(approvals, src.manifest),
-    status: buildStatus(src.runId, entries, views, src.record),
+    status: buildStatus(src.runId, entries, views, src.record, src.writtenByStep),
     timeline: buildTimeline(entries, views),
     actions: buildActions(views),
     approvals,

@@ -110,6 +110,7 @@ async function unknownRun(store: RunStore, id: string, cause: unknown): Promise<
   });
 }
 
+/** Read a run directory through the run store (unknown run: exit 2 naming recent runs). */
 export async function loadRunReportSources(store: RunStore, runId: string, generatedAt: Date): Promise<RunReportSources> {
   let record: RunRecord;
   try {
@@ -118,8 +119,15 @@ export async function loadRunReportSources(store: RunStore, runId: string, gener
     if (e instanceof NotFoundError || (e as { code?: string }).code === 'usage') throw await unknownRun(store, runId, e);
     throw e;
   }
-  const dir = store.runDir(runId);
-  const journalPath = store.journalPath(runId);
+  return loadRunReportSourcesFromDir(store.runDir(runId), runId, generatedAt, record);
+}
+
+/**
+ * Read a run directory given its path: for code that runs inside a run and has no store
+ * (the `write-report` activity: the directory is `dirname(artifacts.journalPath())`).
+ */
+export async function loadRunReportSourcesFromDir(dir: string, runId: string, generatedAt: Date, record: RunRecord | null = null): Promise<RunReportSources> {
+  const journalPath = join(dir, 'journal.jsonl');
   const journalText = (await readOptional(journalPath)) ?? '';
   const entries = parseJournalLines(journalText);
   const chain = journalText ? await verifyJournalFile(journalPath) : { ok: true, entries: 0, head: '0'.repeat(64) };
