@@ -24,7 +24,7 @@ th { background: var(--bg-soft); font-weight: 600; } table.kv th { width: 170px;
 .override, .bad { color: var(--bad); font-weight: 600; } .warn { color: var(--warn); font-weight: 600; } .ok { color: var(--ok); font-weight: 600; }
 tr.override td { background: #ffebe9; } div.override-box { border: 2px solid var(--bad); background: #ffebe9; padding: 8px 12px; margin: 8px 0; }
 ul { margin: 4px 0; padding-left: 22px; } .muted { color: var(--muted); }
-.phase, .time { white-space: nowrap; }
+.phase, .time, .num, code.step { white-space: nowrap; overflow-wrap: normal; }
 .action { border: 1px solid var(--line); padding: 4px 12px 8px; margin: 8px 0; break-inside: avoid; }
 @media print { body { padding: 0; max-width: none; font-size: 11px; } h2 { break-after: avoid; } tr, .action, pre { break-inside: avoid; } a { color: inherit; } }
 `;
@@ -112,7 +112,7 @@ function approvalRow(a: ApprovalEventReport): string[] {
   }[a.kind];
   const reason = a.kind === 'invariant-override' ? `${htmlLine(a.invariant ?? '')}: ${htmlLine(a.reason ?? '')}` : htmlLine(a.reason ?? '');
   const by = a.by ? htmlLine(a.by) : a.kind === 'invariant-override' ? 'operator (resume option)' : '–';
-  return [t(a.at), code(a.step), decision, by, reason, a.planDigest ? code(a.planDigest.slice(0, 16)) : '–'];
+  return [`<span class="time">${t(a.at)}</span>`, `<code class="step">${htmlLine(a.step)}</code>`, decision, by, reason, a.planDigest ? `<code class="step">${htmlLine(a.planDigest.slice(0, 16))}</code>` : '–'];
 }
 
 function policyHtml(r: RunReport): string {
@@ -211,7 +211,7 @@ export function renderHtml(r: RunReport): string {
     '<h2>Timeline (UTC)</h2>',
     table(
       ['Time (UTC)', '#', 'Step', 'Phase', 'What happened'],
-      r.timeline.map((e) => [`<span class="time">${t(e.time)}</span>`, String(e.seq), e.step ? code(e.step) : '', `<span class="phase">${html(e.phase)}</span>`, htmlLine(e.summary)]),
+      r.timeline.map((e) => [`<span class="time">${t(e.time)}</span>`, `<span class="num">${e.seq}</span>`, e.step ? `<code class="step">${htmlLine(e.step)}</code>` : '', `<span class="phase">${html(e.phase)}</span>`, htmlLine(e.summary)]),
       (i) => (r.timeline[i]?.phase === 'override' ? 'override' : ''),
     ),
     '<h2>Actions taken</h2>',
