@@ -187,7 +187,7 @@ function summarizeEntry(e: JournalEntry, action: string | null): string {
       return `INVARIANT OVERRIDDEN (${str(d.invariant) ?? '?'}): ${firstLine(str(d.reason) ?? '')}`;
     case 'intent': {
       const muts = Array.isArray(d.mutations) ? d.mutations.map((m) => str(obj(m).detail) ?? str(obj(m).kind) ?? '?') : [];
-      return `applying: ${muts.length ? firstLine(muts.join('; ')) : 'no changes'}`;
+      return muts.length ? `applying: ${firstLine(muts.join('; '))}` : 'running (changes nothing in the tailnet)';
     }
     case 'check':
       return `checked whether it already took effect: ${d.done === true ? 'yes' : 'no'} (${firstLine(str(d.detail) ?? '')})`;
@@ -290,8 +290,8 @@ function mutationsOf(v: unknown): ActionReport['mutations'] {
 function buildActions(views: Map<string, StepView>): ActionReport[] {
   const out: ActionReport[] = [];
   for (const v of views.values()) {
-    const intents = v.entries.filter((e) => e.type === 'intent');
-    const intent = intents[intents.length - 1];
+    // The engine journals an intent for every applied step; only those that change something are actions.
+    const intent = last(v.entries, (e) => e.type === 'intent' && Array.isArray(obj(e.data).mutations) && (obj(e.data).mutations as unknown[]).length > 0);
     if (!intent) continue;
     const done = doneOf(v);
     const digest = str(obj(intent.data).planDigest) ?? '';

@@ -74,8 +74,8 @@ describe('tailnet-ir report', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace('"kind":"tagged"', '"kind":"user"'));
     const r = await runCli(['report', 'run-broken'], { env: { TAILNET_IR_HOME: h } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("**The journal's hash chain is BROKEN** at line 4");
-    expect(r.stderr).toContain('warning: the journal of run-broken is broken at line 4');
+    expect(r.stdout).toContain("**The journal's hash chain is BROKEN** at line 5");
+    expect(r.stderr).toContain('warning: the journal of run-broken is broken at line 5');
   });
 
   it('has help with examples', async () => {
