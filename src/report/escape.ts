@@ -54,7 +54,9 @@ export function mdCode(text: string | number | null | undefined, options: { inTa
   if (options.inTable) body = body.replace(/\|/g, '\\|');
   const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longest + 1);
-  const pad = body.startsWith('`') || body.endsWith('`') || (body.startsWith(' ') && body.endsWith(' ')) ? ' ' : '';
+  // CommonMark strips one space from each end of a span that has a non-space character and
+  // both ends spaced: pad so leading/trailing backticks or spaces survive exactly.
+  const pad = /[^ ]/.test(body) && (body.startsWith('`') || body.endsWith('`') || (body.startsWith(' ') && body.endsWith(' '))) ? ' ' : '';
   return `${fence}${pad}${body}${pad}${fence}`;
 }
 
