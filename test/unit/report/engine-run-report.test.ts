@@ -15,12 +15,13 @@ import { createFlagApprover } from '../../../src/engine/approvers.js';
 import { buildRunReport } from '../../../src/report/build-run-report.js';
 import { loadRunReportSources } from '../../../src/report/load-run-report.js';
 import { renderMarkdown } from '../../../src/report/render-markdown.js';
-import { FakeTailnet, seedTailnet } from '../engine/fakes/fake-tailnet.js';
+import { FakeApiError, FakeTailnet, seedTailnet } from '../engine/fakes/fake-tailnet.js';
 import { fakeWorld } from '../engine/fakes/fake-ports.js';
 
-async function run(target: string, runId: string, approve: string) {
+async function run(target: string, runId: string, approve: string, prepare: (t: FakeTailnet) => void = () => undefined) {
   const clock = new SkippingClock('2026-03-01T10:00:00Z');
   const tailnet = seedTailnet(new FakeTailnet(clock));
+  prepare(tailnet);
   const world = fakeWorld(tailnet, clock);
   const registry = createDefaultRegistry();
   const home = mkdtempSync(join(tmpdir(), 'tnir-report-engine-'));
@@ -68,5 +69,16 @@ describe('report of runs driven by the real engine', () => {
     expect(report.status).toMatchObject({ state: 'paused', step: 'quarantine', waitingFor: 'approval', exitCode: 5 });
     expect(outcome.message).toContain(report.status.resumeCommand as string);
     expect(report.status.resumeCommand).toBe('tailnet-ir resume run-gates --approve quarantine');
+  });
+
+  it('paused after a failure (403 on suspend): the failed action, the API error, and a plain resume command', async () => {
+    const { outcome, report } = await run('laptop-1', 'run-403', 'all', (t) => t.failNext('suspendUser', new FakeApiError('calling user may not suspend this user', 403)));
+    expect(outcome.status).toBe('paused');
+    expect(report.status).toMatchObject({ state: 'paused', step: 'suspend-user', waitingFor: 'operator', resumeCommand: 'tailnet-ir resume run-403' });
+    expect(report.status.reason).toContain('calling user may not suspend this user');
+    expect(report.actions.find((a) => a.step === 'suspend-user')).toMatchObject({ outcome: 'failed', error: 'calling user may not suspend this user', approval: { by: 'tester' } });
+    expect(report.identity).toMatchObject({ kind: 'user', suspended: false });
+    expect(report.todo.some((t) => t.includes('`tailnet-ir resume run-403`'))).toBe(true);
+    expect(report.todo).toContain('User alice@example.com is not suspended yet.');
   });
 });
