@@ -5,7 +5,7 @@
  * through `html`/`htmlLine`.
  */
 import { html, htmlLine } from './escape.js';
-import { STATUS_LABEL } from './render-markdown.js';
+import { STATUS_LABEL, inputLines } from './render-markdown.js';
 import type { ActionReport, ApprovalEventReport, ReportTime, RunReport } from './run-report.js';
 
 const CSS = `
@@ -66,7 +66,7 @@ function overview(r: RunReport): string {
   ];
   if (tg.owner && !tg.tags.length) rows.push(['Owner', htmlLine(tg.owner)]);
   if (tg.os) rows.push(['OS', htmlLine(tg.os)]);
-  rows.push(['Operators', list(r.operators)], ['Started', t(r.status.startedAt)]);
+  rows.push(['Inputs', list(inputLines(r.inputs))], ['Operators', list(r.operators)], ['Started', t(r.status.startedAt)]);
   rows.push(['Ended', r.status.endedAt ? `${t(r.status.endedAt)} (${html(r.status.state)}, exit ${r.status.exitCode ?? '?'})` : '–']);
   if (r.status.resumes) rows.push(['Resumed', `${r.status.resumes} time(s)`]);
   rows.push(['Journal', integrity], ['Report generated', `${t(r.generatedAt)} by tailnet-ir ${htmlLine(r.playbook.toolVersion ?? '')}`]);

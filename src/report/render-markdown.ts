@@ -8,6 +8,11 @@ import type { ActionReport, ApprovalEventReport, ReportTime, RunReport } from '.
 const t = (time: ReportTime | null | undefined): string => (time ? md(time.utc) : '–');
 const list = (xs: readonly string[]): string => (xs.length ? xs.map((x) => md(x)).join(', ') : '–');
 
+/** Run inputs as `name=value` (values already masked for secrets by the builder). */
+export function inputLines(inputs: Record<string, unknown>): string[] {
+  return Object.entries(inputs).map(([k, v]) => `${k}=${Array.isArray(v) ? v.map(String).join(',') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+}
+
 function row(cells: readonly string[]): string {
   return `| ${cells.map((c) => (c === '' ? ' ' : c)).join(' | ')} |`;
 }
@@ -48,6 +53,7 @@ function overview(r: RunReport): string[] {
       ['Tags', list(tg.tags)],
       ...(tg.owner && !tg.tags.length ? [['Owner', md(tg.owner)]] : []),
       ...(tg.os ? [['OS', md(tg.os)]] : []),
+      ['Inputs', list(inputLines(r.inputs))],
       ['Operators', list(r.operators)],
       ['Started', t(r.status.startedAt)],
       ['Ended', r.status.endedAt ? `${t(r.status.endedAt)} (${md(r.status.state)}, exit ${r.status.exitCode ?? '?'})` : '–'],
