@@ -629,6 +629,7 @@ function buildTodo(r: Omit<RunReport, 'todo'>, views: Map<string, StepView>): st
   const failures = r.evidence?.collectorFailures.length ?? 0;
   if (problems || failures)
     todo.push(`Evidence is incomplete (${problems} artifact(s) failed or were cut short, ${failures} collector failure(s); listed under Evidence): decide whether to collect them again by hand.`);
+  for (const d of r.approvals.filter((a) => a.kind === 'denied')) todo.push(`Step ${d.step} was denied by ${d.by ?? '?'} (${d.reason ?? ''}): that change was not made.`);
   if (r.approvals.some((a) => a.kind === 'invariant-override')) todo.push('An engine invariant was overridden (see Approvals): record the justification in the incident ticket.');
   const deleteStep = mainStep(views, 'delete-device');
   if (!r.eradication.deleted && (deleteStep || status.state !== 'completed')) todo.push('The compromised device has not been deleted from the tailnet.');

@@ -213,4 +213,25 @@ describe('buildRunReport: integrity and purity', () => {
     expect(own.status).toMatchObject({ state: 'in-progress', step: 'report', resumeCommand: null });
     expect(own.todo.some((t) => t.includes('tailnet-ir resume'))).toBe(false);
   });
+
+  it('a denied destructive step aborts the run and is listed as not done', () => {
+    const entry = (seq: number, type: JournalEntry['type'], step: string | undefined, data: unknown): JournalEntry => ({ seq, time: '2026-03-01T10:00:00Z', type, ...(step ? { step } : {}), data, prev: GENESIS_HASH });
+    const plan = { action: 'delete-device', stepId: 'delete-device', summary: ['delete device x'], mutations: [{ kind: 'delete-device', target: 'n1', detail: 'delete x' }], destructive: true, warnings: [], data: { deviceId: 'n1' } };
+    const r = buildRunReport({
+      runId: 'r3',
+      entries: [
+        entry(1, 'run-started', undefined, { playbookId: 'node-compromise', inputs: { target: 'x' } }),
+        entry(2, 'plan', 'delete-device', { digest: 'd1', plan }),
+        entry(3, 'approval', 'delete-device', { kind: 'denied', by: 'lead', reason: 'keep the host for forensics', planDigest: 'd1' }),
+        entry(4, 'run-aborted', 'delete-device', { message: 'delete-device was denied by lead: keep the host for forensics', exitCode: 4 }),
+      ],
+      chain: { ok: true, entries: 4, head: 'c'.repeat(64) },
+      generatedAt: GENERATED,
+    });
+    expect(r.status).toMatchObject({ state: 'aborted', step: 'delete-device', exitCode: 4, resumeCommand: null });
+    expect(r.actions).toEqual([]);
+    expect(r.approvals).toEqual([expect.objectContaining({ kind: 'denied', by: 'lead' })]);
+    expect(r.todo).toContain('Step delete-device was denied by lead (keep the host for forensics): that change was not made.');
+    expect(r.todo).toContain('The compromised device has not been deleted from the tailnet.');
+  });
 });
