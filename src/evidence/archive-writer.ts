@@ -44,7 +44,7 @@ class HashingWritable extends Writable {
   readonly hash = createHash('sha256');
   bytes = 0;
   constructor(private readonly inner: Writable) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 256 * 1024 });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.hash.update(chunk);
@@ -65,7 +65,7 @@ class HashingWritable extends Writable {
 /** Appends to the archive file at the writer's position. */
 class PositionalWritable extends Writable {
   constructor(private readonly writer: EvidenceArchiveWriter) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 256 * 1024 });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.writer.append(chunk).then(() => cb(), cb);

@@ -1,5 +1,5 @@
 /**
- * Compresses a stream into a sequence of independent gzip members, one per 1 MiB block, on the
+ * Compresses a stream into a sequence of independent gzip members, one per 256 KiB block, on the
  * zlib thread pool while the transfer continues (so compression runs on another core). Blocks
  * that do not compress (random data, already-compressed files) are stored (level 0) instead of
  * burning CPU for nothing: a small sample of each block decides. Concatenated gzip members form
@@ -9,8 +9,8 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { crc32, deflateRawSync, gzip } from 'node:zlib';
 
-const BLOCK_SIZE = 1 << 20;
-const SAMPLE = 32 * 1024;
+const BLOCK_SIZE = 256 * 1024;
+const SAMPLE = 16 * 1024;
 const MAX_IN_FLIGHT = 3;
 
 function gzipAsync(data: Buffer, level: number): Promise<Buffer> {

@@ -73,7 +73,7 @@ async function readEntries(path: string, problems: VerifyProblem[]): Promise<{ s
     stream.on('error', next);
   });
   try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), createGunzip(), extract);
+    await pipeline(createReadStream(path, { highWaterMark: 256 * 1024 }), createGunzip(), extract);
   } catch (err) {
     // Corruption inside compressed data surfaces as a gzip error while reading some entry:
     // name that entry, since its content can no longer be trusted.

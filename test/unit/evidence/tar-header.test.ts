@@ -54,7 +54,7 @@ describe('tar header encoding', () => {
   });
 
   it('stores incompressible blocks and compresses the rest', () => {
-    expect(levelForBlock(randomBytes(1 << 20), 6)).toBe(0);
+    expect(levelForBlock(randomBytes(256 * 1024), 6)).toBe(0);
     expect(levelForBlock(Buffer.alloc(1 << 20, 'a'), 6)).toBe(6);
   });
 });
