@@ -332,6 +332,7 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
   let ok = 0;
   let bad = 0;
   const notes: string[] = [];
+  const failedNames: string[] = [];
   for (const spec of collector.artifacts) {
     if (ctx.options.signal?.aborted) {
       skip(spec.name, 'aborted');
@@ -379,7 +380,10 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
       }
       const rec = await collectArtifact(collector, spec, itemVars, session, ctx);
       if (rec.exitCode === 0 || (spec.optional && rec.exitCode !== null && !rec.partial && !rec.timedOut)) ok++;
-      else bad++;
+      else {
+        bad++;
+        failedNames.push(`${rec.name} (${rec.partial ? 'partial' : rec.timedOut ? 'timed out' : rec.exitCode !== null ? `exit ${rec.exitCode}` : (rec.signal ?? rec.error ?? 'failed')})`);
+      }
       if (rec.partial) {
         const again = await session.reconnectOnce(ctx.emit);
         if (!again) notes.push('connection lost; later artifacts on this host were not collected');
@@ -388,7 +392,9 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
   }
   const reason = notes.length ? notes.join('; ') : undefined;
   if (bad === 0) return outcome(ok === 0 ? 'skipped' : 'ok', reason ?? (ok === 0 ? 'nothing to collect' : undefined));
-  return outcome(ok === 0 ? 'failed' : 'partial', reason ?? `${bad} artifact(s) failed`);
+  const listed = failedNames.slice(0, 5).join(', ') + (failedNames.length > 5 ? `, and ${failedNames.length - 5} more` : '');
+  const failures = `${bad} artifact(s) failed${listed ? `: ${listed}` : ''}`;
+  return outcome(ok === 0 ? 'failed' : 'partial', reason ? `${failures}; ${reason}` : failures);
 }
 
 async function foreachItems(
