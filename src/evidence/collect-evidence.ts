@@ -7,7 +7,6 @@
  * Failures are recorded, not fatal: a failing or timed-out command is noted and the rest go on;
  * a dropped connection marks the artifact partial, reconnects once per host, and continues.
  */
-import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
@@ -27,7 +26,7 @@ import {
 } from './manifest.js';
 import { SecretRedactor } from './redact-secrets.js';
 import type { CommandResult, HostTarget, RemoteConnector, RemoteHost } from './remote-command.js';
-import { EVIDENCE_NAMESPACE, signFile, type Ed25519Signer } from './sshsig.js';
+import { EVIDENCE_NAMESPACE, signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
 import { CheckFailedError } from '../core/errors.js';
 
@@ -267,8 +266,7 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
 
     let signaturePath: string | undefined;
     if (options.signer) {
-      signaturePath = `${options.archivePath}.sig`;
-      await writeFile(signaturePath, await signFile(options.archivePath, options.signer, manifest.namespace), { mode: 0o644 });
+      signaturePath = await signArchive(options.archivePath, options.signer, manifest.namespace);
     }
     // Verify what we sealed before anyone relies on it (and before destructive steps follow).
     const check = options.verifyAfterSeal === false ? { ok: true, problems: [] } : await verifyArchive(options.archivePath, {
