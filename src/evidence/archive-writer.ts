@@ -1,19 +1,23 @@
 /**
- * Streaming evidence archive (tar.gz). A tar header must state the entry size before its data,
- * and remote output has no size in advance, so each artifact is streamed once into a private
- * spool file while SHA-256 and the byte count are computed, then copied into the archive. Memory
- * stays flat whatever the artifact size; packing of one artifact overlaps the transfer of the next.
- * The archive is written to `<path>.partial` and renamed only when complete.
+ * Streaming evidence archive (tar.gz) written in one pass, without spooling.
+ *
+ * A tar header states the entry size before its data, and remote output has no size in
+ * advance. The archive is a sequence of gzip members (concatenated members are one valid gzip
+ * stream: `tar xzf`, `gzip -d` and Node's gunzip all read it). Each entry starts with a small
+ * *stored* gzip member holding the previous entry's padding and this entry's tar header: its
+ * length depends only on the entry name, so the writer reserves that many bytes, streams the
+ * data (hashed, then compressed block by block on the zlib thread pool) straight after it, and
+ * fills the reserved slot in place once the size is known. Memory stays flat whatever the
+ * artifact size and every byte is written once. The file is `<path>.partial` until finalized.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import { createGzip, constants as zc } from 'node:zlib';
-import tar, { type Header as TarHeader } from 'tar-stream';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
+import { BlockCompressor, storedGzip } from './block-compressor.js';
 import { isSafeEntryPath } from './entry-names.js';
+import { encodeFileHeader, tarPadding, TAR_END } from './tar-header.js';
 
 export interface EntryDigest {
   path: string;
@@ -22,18 +26,25 @@ export interface EntryDigest {
 }
 
 export interface ArchiveWriterOptions {
-  /** gzip level 0–9; 6 by default. */
+  /** gzip level 0–9 for data that compresses; incompressible blocks are stored. Default 1:
+   *  in an incident, collection speed matters more than the last 20% of archive size. */
   compressionLevel?: number;
-  /** Entry modification time (the archive's own clock, for reproducible listings). */
+  /** Entry modification time (the archive's own clock). */
   mtime?: Date;
 }
 
-/** A Writable that hashes and counts what passes through before it reaches `inner`. */
+/** The stored gzip member that holds one entry header (≤ 64 KiB, size known in advance). */
+export function storedGzipMember(data: Buffer): Buffer {
+  if (data.length > 0xffff) throw new RangeError('stored member limited to 65535 bytes');
+  return storedGzip(data);
+}
+
+/** Hashes and counts what passes through before it reaches `inner`. */
 class HashingWritable extends Writable {
   readonly hash = createHash('sha256');
   bytes = 0;
   constructor(private readonly inner: Writable) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 256 * 1024 });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.hash.update(chunk);
@@ -42,7 +53,8 @@ class HashingWritable extends Writable {
     else this.inner.once('drain', () => cb());
   }
   override _final(cb: (err?: Error | null) => void): void {
-    this.inner.end(() => cb());
+    this.inner.end();
+    finished(this.inner).then(() => cb(), cb);
   }
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.inner.destroy(err ?? undefined);
@@ -50,27 +62,37 @@ class HashingWritable extends Writable {
   }
 }
 
+/** Appends to the archive file at the writer's position. */
+class PositionalWritable extends Writable {
+  constructor(private readonly writer: EvidenceArchiveWriter) {
+    super({ highWaterMark: 256 * 1024 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.writer.append(chunk).then(() => cb(), cb);
+  }
+}
+
 export class EvidenceArchiveWriter {
-  private readonly pack = tar.pack();
-  private readonly done: Promise<void>;
-  private packQueue: Promise<void> = Promise.resolve();
+  private position = 0;
   private readonly names = new Set<string>();
-  private spoolCounter = 0;
   private sealed = false;
+  /** Zero bytes still owed after the previous entry's data (tar pads to 512). */
+  private owedPadding = 0;
+  private readonly level: number;
+  /** Entries are written one at a time, in call order. */
+  private lock: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly path: string,
-    private readonly spoolDir: string,
+    private readonly file: FileHandle,
     private readonly options: ArchiveWriterOptions,
   ) {
-    const gzip = createGzip({ level: options.compressionLevel ?? zc.Z_DEFAULT_COMPRESSION, chunkSize: 1 << 16 });
-    this.done = pipeline(this.pack, gzip, createWriteStream(`${path}.partial`, { mode: 0o600 }));
-    this.done.catch(() => undefined);
+    this.level = options.compressionLevel ?? 1;
   }
 
   static async create(path: string, options: ArchiveWriterOptions = {}): Promise<EvidenceArchiveWriter> {
-    const spoolDir = await mkdtemp(join(dirname(path), `.${basename(path)}.spool-`));
-    return new EvidenceArchiveWriter(path, spoolDir, options);
+    const file = await open(`${path}.partial`, 'w', 0o600);
+    return new EvidenceArchiveWriter(path, file, options);
   }
 
   /** Make an entry name unique (hostile data may produce collisions after sanitizing). */
@@ -84,28 +106,24 @@ export class EvidenceArchiveWriter {
 
   /**
    * Stream one entry: `produce` writes into the sink it is given (with backpressure); the data is
-   * hashed on the way to the spool file. Resolves once spooled and queued for packing, with the
-   * digest and whatever `produce` returned. The sink is ended here, not by `produce`.
+   * hashed and compressed straight into the archive. The sink is ended here, not by `produce`.
    */
   async addStreamed<T>(path: string, produce: (sink: Writable) => Promise<T>): Promise<{ digest: EntryDigest; result: T }> {
     this.assertOpen();
     const name = this.uniqueName(path);
-    const spoolPath = join(this.spoolDir, String(this.spoolCounter++));
-    const spool = createWriteStream(spoolPath, { mode: 0o600, highWaterMark: 1 << 20 });
-    const sink = new HashingWritable(spool);
-    let result: T;
-    try {
-      result = await produce(sink);
-    } finally {
-      sink.end();
-      await finished(sink).catch(() => undefined);
-      await finished(spool).catch(() => undefined);
-    }
-    const digest: EntryDigest = { path: name, sha256: sink.hash.digest('hex'), bytes: sink.bytes };
-    this.enqueue(name, digest.bytes, () => createReadStream(spoolPath, { highWaterMark: 1 << 20 }), () =>
-      rm(spoolPath, { force: true }),
-    );
-    return { digest, result };
+    return this.exclusive(async () => {
+      const slot = await this.reserveHeader(name);
+      const sink = new HashingWritable(new BlockCompressor(new PositionalWritable(this), this.level));
+      let result: T;
+      try {
+        result = await produce(sink);
+      } finally {
+        sink.end();
+        await finished(sink);
+      }
+      await this.fillHeader(slot, name, sink.bytes);
+      return { digest: { path: name, sha256: sink.hash.digest('hex'), bytes: sink.bytes }, result };
+    });
   }
 
   /** Add a small in-memory entry (manifest, journal, policy text). */
@@ -113,73 +131,69 @@ export class EvidenceArchiveWriter {
     this.assertOpen();
     const name = this.uniqueName(path);
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    this.enqueueBuffer(name, buf);
+    await this.exclusive(async () => {
+      const slot = await this.reserveHeader(name);
+      if (buf.length) await this.append(gzipSync(buf, { level: this.level }));
+      await this.fillHeader(slot, name, buf.length);
+    });
     return { path: name, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
   }
 
-  /** Write everything out, rename into place; returns the archive's size. */
+  /** Write the end-of-archive marker, sync, and rename into place. */
   async finalize(): Promise<void> {
     this.assertOpen();
     this.sealed = true;
-    try {
-      await this.packQueue;
-      this.pack.finalize();
-      await this.done;
+    await this.exclusive(async () => {
+      await this.append(gzipSync(Buffer.concat([Buffer.alloc(this.owedPadding), TAR_END])));
+      await this.file.sync();
+      await this.file.close();
       await rename(`${this.path}.partial`, this.path);
-    } finally {
-      await rm(this.spoolDir, { recursive: true, force: true });
-    }
+    });
   }
 
-  /** Give up: remove the partial archive and spool files. */
+  /** Give up: remove the partial archive. */
   async abort(): Promise<void> {
     this.sealed = true;
-    this.pack.destroy();
-    await this.done.catch(() => undefined);
+    await this.lock.catch(() => undefined);
+    await this.file.close().catch(() => undefined);
     await rm(`${this.path}.partial`, { force: true });
-    await rm(this.spoolDir, { recursive: true, force: true });
   }
 
-  /** Wait for all queued entries to be packed (surfaces packing errors early). */
-  async flush(): Promise<void> {
-    await this.packQueue;
+  /** @internal Append bytes at the current position. */
+  async append(data: Buffer): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await this.file.write(data, off, data.length - off, this.position);
+      off += bytesWritten;
+      this.position += bytesWritten;
+    }
   }
 
   private assertOpen(): void {
     if (this.sealed) throw new Error('archive already finalized');
   }
 
-  private header(name: string, size: number): TarHeader {
-    return { name, size, mode: 0o644, mtime: this.options.mtime ?? new Date(), type: 'file', uname: 'tailnet-ir', gname: 'tailnet-ir', linkname: '', uid: 0, gid: 0, devmajor: 0, devminor: 0 };
-  }
-
-  private enqueueBuffer(name: string, data: Buffer): void {
-    this.chain(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          this.pack.entry(this.header(name, data.length), data, (err) => (err ? reject(err) : resolve()));
-        }),
+  private exclusive<R>(step: () => Promise<R>): Promise<R> {
+    const run = this.lock.then(step);
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
     );
+    return run;
   }
 
-  /** Append to the packing queue; a failure surfaces at flush()/finalize(), never unhandled. */
-  private chain(step: () => Promise<void>): void {
-    this.packQueue = this.packQueue.then(step);
-    this.packQueue.catch(() => undefined);
+  /** Reserve the stored member for (previous padding + this header); its size ignores `size`. */
+  private async reserveHeader(name: string): Promise<{ at: number; padding: number }> {
+    const slot = { at: this.position, padding: this.owedPadding };
+    const length = storedGzipMember(Buffer.concat([Buffer.alloc(slot.padding), encodeFileHeader(name, 0, new Date(0))])).length;
+    await this.append(Buffer.alloc(length));
+    return slot;
   }
 
-  private enqueue(name: string, size: number, open: () => Readable, cleanup: () => Promise<void>): void {
-    this.chain(async () => {
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const entry = this.pack.entry(this.header(name, size), (err) => (err ? reject(err) : resolve()));
-          const src = open();
-          src.once('error', reject);
-          src.pipe(entry);
-        });
-      } finally {
-        await cleanup();
-      }
-    });
+  private async fillHeader(slot: { at: number; padding: number }, name: string, size: number): Promise<void> {
+    const header = encodeFileHeader(name, size, this.options.mtime ?? new Date());
+    const member = storedGzipMember(Buffer.concat([Buffer.alloc(slot.padding), header]));
+    await this.file.write(member, 0, member.length, slot.at);
+    this.owedPadding = tarPadding(size);
   }
 }

@@ -46,7 +46,7 @@ export interface CollectCliOptions {
 
 /** `user@host[:port]`, `user@[v6]:port`. */
 export function parseSshDestination(text: string, flag: string): { user: string; address: string; port: number } {
-  const m = /^([^@\s]+)@(\[[0-9a-fA-F:.]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
+  const m = /^([A-Za-z0-9._][A-Za-z0-9._-]*)@(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/.exec(text);
   if (!m) throw new UsageError(`${flag} ${JSON.stringify(text)} is not USER@HOST[:PORT].`, { hint: `e.g. ${flag} root@web-1.tail1234.ts.net:22` });
   const port = m[3] ? Number(m[3]) : 22;
   if (port < 1 || port > 65535) throw new UsageError(`${flag}: port ${port} is out of range.`);
@@ -69,13 +69,13 @@ async function promptSecret(message: string, envName: string): Promise<string | 
   return isCancel(v) ? undefined : v;
 }
 
-function progressPrinter(enabled: boolean): (e: CollectProgress) => void {
-  if (!enabled) return () => undefined;
+/** Progress for a terminal: one status line rewritten in place; node data is escaped. */
+export function progressPrinter(out: { write(text: string): unknown } | undefined): (e: CollectProgress) => void {
+  if (!out) return () => undefined;
   let artifacts = 0;
   let total = 0;
   const mb = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   return (e) => {
-    const out = process.stderr;
     if (e.type === 'host') out.write(`\r\x1b[K[${terminalSafeLine(e.host)}] ${e.state}${e.detail ? `: ${terminalSafeLine(e.detail)}` : ''}\n`);
     else if (e.type === 'artifact-bytes')
       out.write(`\r\x1b[K  ${terminalSafeLine(e.collector)}/${terminalSafeLine(e.name).slice(0, 60)} ${mb(e.bytes)}`);
@@ -100,6 +100,8 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     return { label: d.address, ...d };
   });
   const jump = opts.jump ? parseSshDestination(opts.jump, '--jump') : undefined;
+  if (jump && !opts.knownHosts)
+    throw new UsageError('--jump needs --known-hosts: the jump host and the target each have their own host key to pin.');
 
   let pin: HostKeyPin;
   if (opts.knownHosts) {
@@ -162,7 +164,7 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
       composeDirs: opts.composeDir ?? [],
       includeSensitive: Boolean(opts.includeSensitive),
       signal: ac.signal,
-      onProgress: progressPrinter(!opts.json && Boolean(process.stderr.isTTY)),
+      onProgress: progressPrinter(!opts.json && process.stderr.isTTY ? process.stderr : undefined),
       namespace: opts.drill ? DRILL_NAMESPACE : EVIDENCE_NAMESPACE,
       ...(signer ? { signer } : {}),
     });

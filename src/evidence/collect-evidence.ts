@@ -7,7 +7,6 @@
  * Failures are recorded, not fatal: a failing or timed-out command is noted and the rest go on;
  * a dropped connection marks the artifact partial, reconnects once per host, and continues.
  */
-import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
@@ -27,7 +26,7 @@ import {
 } from './manifest.js';
 import { SecretRedactor } from './redact-secrets.js';
 import type { CommandResult, HostTarget, RemoteConnector, RemoteHost } from './remote-command.js';
-import { EVIDENCE_NAMESPACE, signFile, type Ed25519Signer } from './sshsig.js';
+import { EVIDENCE_NAMESPACE, signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
 import { CheckFailedError } from '../core/errors.js';
 
@@ -69,6 +68,8 @@ export interface CollectEvidenceOptions {
   /** Files the engine adds (journal.jsonl, policy/…), fetched just before sealing. */
   attachments?: () => Promise<ReadonlyArray<{ path: string; data: Buffer | string }>>;
   compressionLevel?: number;
+  /** Re-read and check the sealed archive before returning (default true; benchmarks compare). */
+  verifyAfterSeal?: boolean;
 }
 
 export interface CollectEvidenceResult {
@@ -265,11 +266,10 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
 
     let signaturePath: string | undefined;
     if (options.signer) {
-      signaturePath = `${options.archivePath}.sig`;
-      await writeFile(signaturePath, await signFile(options.archivePath, options.signer, manifest.namespace), { mode: 0o644 });
+      signaturePath = await signArchive(options.archivePath, options.signer, manifest.namespace);
     }
     // Verify what we sealed before anyone relies on it (and before destructive steps follow).
-    const check = await verifyArchive(options.archivePath, {
+    const check = options.verifyAfterSeal === false ? { ok: true, problems: [] } : await verifyArchive(options.archivePath, {
       namespace: manifest.namespace,
       requireSignature: Boolean(options.signer),
     });
@@ -330,6 +330,7 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
   let ok = 0;
   let bad = 0;
   const notes: string[] = [];
+  const failedNames: string[] = [];
   for (const spec of collector.artifacts) {
     if (ctx.options.signal?.aborted) {
       skip(spec.name, 'aborted');
@@ -377,7 +378,10 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
       }
       const rec = await collectArtifact(collector, spec, itemVars, session, ctx);
       if (rec.exitCode === 0 || (spec.optional && rec.exitCode !== null && !rec.partial && !rec.timedOut)) ok++;
-      else bad++;
+      else {
+        bad++;
+        failedNames.push(`${rec.name} (${rec.partial ? 'partial' : rec.timedOut ? 'timed out' : rec.exitCode !== null ? `exit ${rec.exitCode}` : (rec.signal ?? rec.error ?? 'failed')})`);
+      }
       if (rec.partial) {
         const again = await session.reconnectOnce(ctx.emit);
         if (!again) notes.push('connection lost; later artifacts on this host were not collected');
@@ -386,7 +390,9 @@ async function runCollector(collector: CollectorDefinition, session: HostSession
   }
   const reason = notes.length ? notes.join('; ') : undefined;
   if (bad === 0) return outcome(ok === 0 ? 'skipped' : 'ok', reason ?? (ok === 0 ? 'nothing to collect' : undefined));
-  return outcome(ok === 0 ? 'failed' : 'partial', reason ?? `${bad} artifact(s) failed`);
+  const listed = failedNames.slice(0, 5).join(', ') + (failedNames.length > 5 ? `, and ${failedNames.length - 5} more` : '');
+  const failures = `${bad} artifact(s) failed${listed ? `: ${listed}` : ''}`;
+  return outcome(ok === 0 ? 'failed' : 'partial', reason ? `${failures}; ${reason}` : failures);
 }
 
 async function foreachItems(

@@ -15,6 +15,12 @@ export function redactLine(line: string): string {
   out = out.replace(/^(\s*(?:-\s*)?(?:export\s+)?)([A-Za-z_][A-Za-z0-9_.-]*)(\s*=\s*)(.*)$/, (whole, pre: string, key: string, eq: string, value: string) =>
     SECRET_KEY.test(key) && value.trim() !== '' && !/^\$\{[^}]*\}$/.test(value.trim()) ? `${pre}${key}${eq}${REDACTED}` : whole,
   );
+  // "KEY=value" inside JSON strings (docker/podman inspect `Env` arrays)
+  out = out.replace(/"([A-Za-z_][A-Za-z0-9_.-]*)=((?:[^"\\]|\\.)*)"/g, (whole, key: string, value: string) =>
+    SECRET_KEY.test(key) && value !== '' ? `"${key}=${REDACTED}"` : whole,
+  );
+  // --auth-key=… / --authkey … on command lines (processes)
+  out = out.replace(/(--auth-?key[= ])(?!file:)(\S+)/gi, (_w, flag: string) => `${flag}${REDACTED}`);
   // key: value (compose `environment:` maps)
   out = out.replace(/^(\s*)([A-Za-z_][A-Za-z0-9_.-]*)(\s*:\s+)(.+)$/, (whole, pre: string, key: string, colon: string, value: string) =>
     SECRET_KEY.test(key) && !/^["']?\$\{[^}]*\}["']?$/.test(value.trim()) ? `${pre}${key}${colon}${REDACTED}` : whole,

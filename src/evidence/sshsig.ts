@@ -160,3 +160,11 @@ export async function verifyFileSignature(path: string, armored: string, namespa
 }
 
 export { sshString, ed25519PublicKeyObject };
+
+/** Sign an archive and write the detached signature next to it (`<archive>.sig`). */
+export async function signArchive(archivePath: string, signer: Ed25519Signer, namespace: string = EVIDENCE_NAMESPACE): Promise<string> {
+  const { writeFile } = await import('node:fs/promises');
+  const sigPath = `${archivePath}.sig`;
+  await writeFile(sigPath, await signFile(archivePath, signer, namespace), { mode: 0o644 });
+  return sigPath;
+}

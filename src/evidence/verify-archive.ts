@@ -73,7 +73,7 @@ async function readEntries(path: string, problems: VerifyProblem[]): Promise<{ s
     stream.on('error', next);
   });
   try {
-    await pipeline(createReadStream(path), createGunzip(), extract);
+    await pipeline(createReadStream(path, { highWaterMark: 256 * 1024 }), createGunzip(), extract);
   } catch (err) {
     // Corruption inside compressed data surfaces as a gzip error while reading some entry:
     // name that entry, since its content can no longer be trusted.
@@ -164,6 +164,13 @@ export async function verifyArchive(archivePath: string, options: VerifyOptions 
       if (!listed.has(name)) problems.push({ file: name, problem: 'present in the archive but not listed in the manifest' });
   }
 
+  const contentProblems = problems.filter((p) => p.file !== sigPath);
+  if (report.signature.checked && !report.signature.valid && manifest && contentProblems.length === 0)
+    problems.push({
+      file: archivePath,
+      problem:
+        'the archive file differs from what was signed, yet every entry still matches manifest.json: the change is in the compression framing, not in the evidence content; treat the archive as tampered',
+    });
   report.ok = problems.length === 0;
   return report;
 }

@@ -91,7 +91,7 @@ describe('streaming archive writer and verifier', () => {
     writeFileSync(path, bytes);
     const r = await verifyArchive(path, { requireSignature: false });
     expect(r.ok).toBe(false);
-    expect(r.problems.map((p) => p.file)).toContain('artifacts/h/c/f0.bin');
+    expect(r.problems.map((p) => p.file), JSON.stringify(r.problems)).toContain('artifacts/h/c/f0.bin');
   });
 
   it('rejects unsafe entry names', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ describe.runIf(requireSystem(['ssh-keygen'], 'keygen/verify CLI'))('tailnet-ir k
     const key = join(dir, 'sign');
     const archive = join(dir, 'ev.tar.gz');
     const w = await EvidenceArchiveWriter.create(archive);
-    const payload = Buffer.alloc(500_000, 7);
+    const payload = randomBytes(500_000);
     const { digest } = await w.addStreamed('artifacts/web-1/host-triage/ps.txt', async (sink) => {
       sink.write(payload);
     });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireSystem } from '../../system/support/requirements.js';
-import { DRILL_NAMESPACE, EVIDENCE_NAMESPACE, signFile, verifyFileSignature } from '../../../src/evidence/sshsig.js';
+import { DRILL_NAMESPACE, EVIDENCE_NAMESPACE, signArchive, signFile, verifyFileSignature } from '../../../src/evidence/sshsig.js';
 import { generateSigningKey, signerFromKeyFile } from '../../../src/evidence/signing-keys.js';
 import { checkSigner, parseAllowedSigners } from '../../../src/evidence/allowed-signers.js';
 
@@ -32,8 +32,8 @@ describe.runIf(requireSystem(['ssh-keygen'], 'SSHSIG interop with OpenSSH'))('SS
 
   it('produces signatures byte-identical to ssh-keygen -Y sign, which ssh-keygen -Y verify accepts', async () => {
     const signer = await signerFromKeyFile(keyPath, async () => undefined);
-    const ours = await signFile(file(), signer, EVIDENCE_NAMESPACE);
-    writeFileSync(`${file()}.sig`, ours);
+    expect(await signArchive(file(), signer)).toBe(`${file()}.sig`);
+    const ours = readFileSync(`${file()}.sig`, 'utf8');
     const r = sshVerify(EVIDENCE_NAMESPACE, `${file()}.sig`);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toContain('Good "tailnet-ir-evidence" signature for ir@example.test');

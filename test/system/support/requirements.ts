@@ -13,6 +13,8 @@ export type Requirement =
   | 'sshd'
   | 'ssh'
   | 'ssh-keygen'
+  | 'ssh-agent'
+  | 'ssh-add'
   | 'ip'
   | 'nft'
   | 'unshare'
@@ -25,6 +27,8 @@ const binaries: Record<Exclude<Requirement, 'root'>, string> = {
   sshd: 'sshd',
   ssh: 'ssh',
   'ssh-keygen': 'ssh-keygen',
+  'ssh-agent': 'ssh-agent',
+  'ssh-add': 'ssh-add',
   ip: 'ip',
   nft: 'nft',
   unshare: 'unshare',

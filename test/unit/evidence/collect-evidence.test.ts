@@ -65,7 +65,7 @@ describe('collectEvidence (fake connector)', () => {
     const names = manifest.artifacts.map((a) => a.name);
     expect(names).toEqual(['one.txt', 'fails.txt', 'optional.txt', 'items/alpha.txt', 'items/beta.txt']);
     expect(manifest.artifacts[1]).toMatchObject({ exitCode: 1, stderrExcerpt: 'nope' });
-    expect(manifest.collectors).toEqual([{ host: 'web-1', collector: 'demo', status: 'partial', reason: '1 artifact(s) failed' }]);
+    expect(manifest.collectors).toEqual([{ host: 'web-1', collector: 'demo', status: 'partial', reason: '1 artifact(s) failed: fails.txt (exit 1)' }]);
     expect(manifest.skipped.map((s) => [s.name, s.reason.split(':')[0]])).toEqual([
       ['secret.txt', 'sensitive'],
       ['guarded.txt', 'condition not met'],

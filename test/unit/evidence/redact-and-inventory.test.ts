@@ -53,3 +53,14 @@ describe('container inventory', () => {
     expect(sidecarComposeDirs(parseInspect(inspect))).toEqual(['/srv/web']);
   });
 });
+
+describe('secret redaction in inspect output and command lines', () => {
+  it('redacts Env entries in JSON and auth keys on command lines', () => {
+    expect(redactLine('            "TS_AUTHKEY=abc-FAKE",')).toBe('            "TS_AUTHKEY=[REDACTED]",');
+    expect(redactLine('  "Env": ["PATH=/bin", "DB_PASSWORD=hunter2", "TS_STATE_DIR=/var/lib/tailscale"],')).toBe(
+      '  "Env": ["PATH=/bin", "DB_PASSWORD=[REDACTED]", "TS_STATE_DIR=/var/lib/tailscale"],',
+    );
+    expect(redactLine('root 1 tailscale up --auth-key=abcFAKE --hostname web')).toBe('root 1 tailscale up --auth-key=[REDACTED] --hostname web');
+    expect(redactLine('tailscale up --auth-key=file:/run/key')).toBe('tailscale up --auth-key=file:/run/key');
+  });
+});
