@@ -5,7 +5,7 @@
  * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
  * signature and every manifest hash.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -17,7 +17,7 @@ import { collectEvidence, type CollectProgress } from './collect-evidence.js';
 import type { CollectorDefinition } from './collector-schema.js';
 import type { RemoteConnector } from './remote-command.js';
 import { resolveSshRoute } from './ssh-setup.js';
-import { signFile, type Ed25519Signer } from './sshsig.js';
+import { signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
 
 export interface EvidenceCollectorOptions {
@@ -76,9 +76,7 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
     },
 
     async seal({ archivePath }) {
-      const signer = await options.signer();
-      const signaturePath = `${archivePath}.sig`;
-      await writeFile(signaturePath, await signFile(archivePath, signer, options.namespace), { mode: 0o644 });
+      const signaturePath = await signArchive(archivePath, await options.signer(), options.namespace);
       return { archivePath, signaturePath, sha256: await sha256File(archivePath) };
     },
 
