@@ -2,12 +2,13 @@
  * `plan`, `respond` and `resume` as a responder runs them: separate processes, credentials from
  * the environment, configuration from a file, against the simulated tailnet and a simulated host.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDrillLab, type DrillLab } from '../../../src/drill/drill-lab.js';
 import { loadScenario } from '../../../src/drill/sim/scenario.js';
+import { writeLabConfig } from '../../support/lab-config.js';
 import { runCli } from '../../support/run-cli.js';
 
 let lab: DrillLab;
@@ -17,26 +18,7 @@ let configFile: string;
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tnir-respond-'));
   lab = await startDrillLab({ scenario: await loadScenario(), dir });
-  configFile = join(dir, 'tailnet-ir.yaml');
-  writeFileSync(
-    configFile,
-    [
-      'responders: [group:incident-response]',
-      'highRiskResources: ["prod-db:5432"]',
-      'ssh:',
-      '  user: root',
-      `  identityFile: ${lab.identityFile}`,
-      `  knownHosts: ${lab.knownHostsFile}`,
-      '  devices:',
-      `    web-2: { address: 127.0.0.1, port: ${lab.targetHost.port} }`,
-      'evidence:',
-      `  signingKey: ${lab.signingKeyFile}`,
-      'approvals:',
-      '  default: manual',
-      '  rules: [{ step: quarantine, decision: auto }]',
-      '',
-    ].join('\n'),
-  );
+  configFile = writeLabConfig(lab);
   env = { ...lab.apiEnv, TAILNET_IR_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
 });
 afterAll(async () => lab?.close());

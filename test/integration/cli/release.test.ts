@@ -1,0 +1,55 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDrillLab, type DrillLab } from '../../../src/drill/drill-lab.js';
+import { loadScenario } from '../../../src/drill/sim/scenario.js';
+import { writeLabConfig } from '../../support/lab-config.js';
+import { runCli } from '../../support/run-cli.js';
+
+let lab: DrillLab;
+let env: NodeJS.ProcessEnv;
+let configFile: string;
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tnir-release-'));
+  lab = await startDrillLab({ scenario: await loadScenario(), dir });
+  configFile = writeLabConfig(lab);
+  env = { ...lab.apiEnv, TAILNET_IR_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
+});
+afterAll(async () => lab?.close());
+
+const web2 = () => lab.sim.tailnet.listDevices(false).find((d) => d.hostname === 'web-2')!;
+
+describe('tailnet-ir release', () => {
+  it('lifts exactly the quarantine a paused run applied, keeping a later unrelated edit', async () => {
+    const original = lab.sim.tailnet.policy().text;
+    const r = await runCli(['respond', 'web-2', '--config', configFile, '--json'], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(5);
+    const runId = (JSON.parse(r.stdout) as { runId: string }).runId;
+    expect(web2().tags?.[0]).toMatch(/^tag:quarantine-/);
+    // Someone else edits the policy while the node is quarantined.
+    const during = lab.sim.tailnet.policy();
+    lab.sim.tailnet.setPolicy(`${during.text}// unrelated edit by alice\n`, during.etag, { id: 'u100001', type: 'USER', loginName: 'alice@example.com' });
+
+    const dry = await runCli(['release', runId, '--config', configFile, '--dry-run'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('Dry run: nothing was changed.');
+    expect(web2().tags?.[0]).toMatch(/^tag:quarantine-/);
+
+    const rel = await runCli(['release', runId, '--config', configFile], { env });
+    expect(rel.code, rel.stderr).toBe(0);
+    expect(lab.sim.tailnet.policy().text).toBe(`${original}// unrelated edit by alice\n`);
+    expect(web2().tags).toEqual(['tag:web']);
+
+    const again = await runCli(['release', runId, '--config', configFile], { env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to release.');
+    const journal = await runCli(['journal', 'verify', runId], { env });
+    expect(journal.code, journal.stdout).toBe(0);
+  });
+
+  it('an unknown run is a clear error, exit 2', async () => {
+    const r = await runCli(['release', '20990101-000000-abcdef', '--config', configFile], { env });
+    expect(r.code).toBe(2);
+  });
+});
