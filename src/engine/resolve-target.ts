@@ -1,5 +1,6 @@
 import { NotFoundError, UsageError } from '../core/errors.js';
 import type { Device } from '../tailnet/types.js';
+import { closestDeviceNames } from '../tailnet/policy/device-lookup.js';
 
 /**
  * Find the device a responder named: node id, legacy id, Tailscale IP, MagicDNS name (with or
@@ -23,36 +24,13 @@ export function resolveTarget(query: string, devices: Device[]): Device {
       { hint: 'name the device by node id or Tailscale IP instead; nothing was changed.' },
     );
   throw new NotFoundError('device', query, {
-    suggestions: closestNames(q, devices),
+    suggestions: closestDeviceNames(devices, q),
     hint: 'check the name with `tailscale status` or the admin console; nothing was changed.',
   });
 }
 
 function shortName(d: Device): string {
   return d.name.split('.')[0] ?? d.name;
-}
-
-function closestNames(q: string, devices: Device[]): string[] {
-  const scored = devices.map((d) => {
-    const names = [shortName(d), d.hostname, d.name].map((n) => n.toLowerCase());
-    return { name: shortName(d), dist: Math.min(...names.map((n) => editDistance(q, n))) };
-  });
-  const limit = Math.max(3, Math.floor(q.length / 2));
-  return [...new Set(scored.filter((s) => s.dist <= limit).sort((a, b) => a.dist - b.dist).map((s) => s.name))].slice(0, 3);
-}
-
-export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] as number;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j] as number;
-      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length] as number;
 }
 
 /** The device fields worth keeping in outputs and journals (no keys, no posture blobs). */

@@ -1,15 +1,5 @@
 import type { CommandSpec } from '../command-spec.js';
-
-interface SimOptions {
-  scenario?: string;
-  listen: string;
-  json?: boolean;
-  token?: string;
-  latency?: string;
-  fail: string[];
-  forbid: string[];
-  racePolicy?: string;
-}
+import type { RunSimOptions as SimOptions } from '../../drill/sim/run-sim.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
