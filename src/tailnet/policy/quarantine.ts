@@ -177,7 +177,7 @@ function everythingIpset(ctx: EditContext): string {
 function coversTarget(ctx: EditContext, alias: Alias, side: 'src' | 'dst', when: 'after' | 'before' = 'after'): boolean {
   if (alias.kind === 'autogroup' && alias.name === 'self') return false;
   const model = when === 'after' ? ctx.model : ctx.before;
-  const sel = model.resolve(alias, side);
+  const sel = model.selector(alias, side);
   return ctx.targets.some((t) => {
     const d = model.devices[t.index] as DeviceEntry;
     return model.covers(sel, d, 'v4') || model.covers(sel, d, 'v6');
