@@ -70,8 +70,9 @@ function entryText(r: FoundRegion): string {
   return r.original.replace(/,\s*$/, '').trim();
 }
 
-function failureText(failures: PolicyTestFailure[]): string {
-  return failures.map((f) => `${f.user}: ${(f.errors ?? []).join('; ')}`).join(' | ');
+function failureText(failures: PolicyTestFailure[], limit = 5): string {
+  const shown = failures.slice(0, limit).map((f) => `${f.user}: ${(f.errors ?? []).join('; ')}`);
+  return failures.length > limit ? `${shown.join(' | ')} | … and ${failures.length - limit} more failing test(s)` : shown.join(' | ');
 }
 
 /** The inventory as the write will meet it: recorded tagged devices back on their old tags. */

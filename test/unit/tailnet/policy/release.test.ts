@@ -153,3 +153,31 @@ describe('release checked against the current devices', () => {
     expect(rel.newText).toBe(text);
   });
 });
+
+describe('release of parked sshTests', () => {
+  const SSH_TEST = '{"src": "bob@example.com", "dst": ["bob@example.com"], "accept": ["bob"]}';
+  const sshText = `{
+  "groups": {"group:incident-response": ["carol@example.com"]},
+  "tagOwners": {"tag:a": []},
+  "acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self:*", "tag:a:22"]}],
+  "ssh": [{"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self"], "users": ["autogroup:nonroot"]}],
+  "sshTests": [
+    ${SSH_TEST},
+    {"src": "alice@example.com", "dst": ["alice@example.com"], "accept": ["alice"]},
+  ],
+}
+`;
+  const plan = planQuarantine(sshText, inv, { run: 'ir-11', targets: ['bob-laptop'] });
+
+  it('keeps an SSH test of the deleted device parked, and restores it once bob has a device again', () => {
+    expect(plan.status).toBe('ready');
+    expect(plan.parkedTests.map((t) => t.test)).toEqual([JSON.parse(SSH_TEST)]);
+    const rel = planRelease(plan.newText, 'ir-11', { inventory: withoutBob });
+    expect(rel.status).toBe('ready');
+    expect(rel.stillParked).toMatchObject([{ section: 'sshTests', text: SSH_TEST }]);
+    expect(rel.warnings.join('\n')).toContain('parked SSH test stays out');
+    expect(checkPolicy(rel.newText!, withoutBob).failures).toEqual([]);
+    const bob2 = device(8, 'bob-laptop-2', 'bob@example.com');
+    expect(planRelease(rel.newText!, 'ir-11', { inventory: { users, devices: [alice, carol, serverA, bob2] } }).newText).toBe(sshText);
+  });
+});
