@@ -202,9 +202,12 @@ export function planRelease(currentText: string, run: string, options: ReleaseOp
       `restores ${parkedRegions.length} parked test(s) without checking them against the devices: if a device they name is gone or still quarantined, the control server rejects the write (pass the devices and users to check)`,
     );
 
+  const inTailnet = options.inventory ? new Set(options.inventory.devices.map((d) => d.nodeId)) : undefined;
   for (const d of devices)
     warnings.push(
-      d.tags.length
+      inTailnet && !inTailnet.has(d.nodeId)
+        ? `device ${d.nodeId} (retagged by this quarantine) is no longer in the tailnet: nothing to retag`
+        : d.tags.length
         ? `device ${d.nodeId} still carries the quarantine tag: first restore its tags with POST /device/${d.nodeId}/tags {"tags": ${JSON.stringify(d.tags)}} (or delete it), then write the released policy`
         : `device ${d.nodeId} was user-owned; the API cannot untag it: delete and re-enrol it, or re-authenticate it (tailscale up --force-reauth)`,
     );

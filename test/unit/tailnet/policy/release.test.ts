@@ -90,6 +90,9 @@ describe('release checked against the current devices', () => {
       expect(w).toHaveLength(3);
       expect(w[0]).toContain(BOB_TEST);
       expect(w[0]).toContain('tailnet-ir policy release --run ir-9');
+      // The device is gone, so there is nothing to say about untagging it.
+      expect(rel.warnings.join('\n')).toContain('device n2 (retagged by this quarantine) is no longer in the tailnet');
+      expect(rel.warnings.join('\n')).not.toContain('re-authenticate');
       expect(renderReleasePlan(rel)).toMatch(/3 parked test\(s\) left out/);
     });
 
