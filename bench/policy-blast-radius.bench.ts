@@ -105,9 +105,14 @@ console.log(
 if (process.env.BENCH_SKIP_PLAN) process.exit(0); // profiling the comparison alone
 // 2. The whole planner (parse, compile ×4, compare ×3, tests, diff).
 t0 = performance.now();
+const cpuPlan0 = process.cpuUsage();
 const plan = planQuarantine(text, inventory, { run: 'bench-1', targets: [target.nodeId], highRisk: ['tag:svc1:5432'] });
 const tPlan = performance.now() - t0;
-console.log(`planQuarantine: ${plan.status} in ${tPlan.toFixed(0)} ms (${plan.edits.length} edits, refusals: ${plan.refusals.length ? plan.refusals.slice(0, 2).join('; ') : 'none'}); peak RSS ${mb(rssPeak())}`);
+const cpuPlan = process.cpuUsage(cpuPlan0);
+console.log(
+  `planQuarantine: ${plan.status} in ${tPlan.toFixed(0)} ms wall, ${((cpuPlan.user + cpuPlan.system) / 1000).toFixed(0)} ms CPU ` +
+    `(${plan.edits.length} edits, refusals: ${plan.refusals.length ? plan.refusals.slice(0, 2).join('; ') : 'none'}); peak RSS ${mb(rssPeak())}`,
+);
 
 // 3. Single-query throughput: can S reach D on tcp/port, with the granting rules.
 const addrs = devices.map((d) => parseIp(d.addresses[0] as string)!);

@@ -43,6 +43,8 @@ export interface ReleaseRequest {
   releaseRecord: JsonValue;
   /** Node ids the edit named that no longer exist / have been replaced. */
   devices: Device[];
+  /** The tailnet's users, so the release's test check resolves role autogroups (autogroup:admin, …). */
+  users?: User[];
 }
 
 export interface PolicyCheckResult {

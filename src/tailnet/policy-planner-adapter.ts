@@ -2,7 +2,7 @@
  * Adapts the policy engine (src/tailnet/policy) to the engine's `PolicyPlanner` port. Pure:
  * the engine performs the steps a plan lists (policy writes with If-Match, the retag).
  */
-import { ConflictError, UsageError } from '../core/errors.js';
+import { ConflictError } from '../core/errors.js';
 import type { JsonValue } from '../core/json.js';
 import type { PolicyCheckResult, PolicyEditPlan, PolicyPlanner, QuarantineRequest, ReleaseRequest } from '../engine/ports.js';
 import {
@@ -30,6 +30,8 @@ export interface StagedPolicyEditPlan extends PolicyEditPlan {
   deviceTagsAfter: Record<string, string[]>;
 }
 
+const ROLE_AUTOGROUP = /autogroup:(?:admin|owner|it-admin|network-admin|billing-admin|auditor)\b/;
+
 export interface PolicyPlannerOptions {
   isolateInbound?: boolean;
 }
@@ -37,14 +39,13 @@ export interface PolicyPlannerOptions {
 export function createPolicyPlanner(options: PolicyPlannerOptions = {}): PolicyPlanner {
   return {
     async planQuarantine(request: QuarantineRequest): Promise<StagedPolicyEditPlan> {
-      const responders = singleResponder(request.responders);
       const plan = planQuarantine(
         request.policyText,
         { devices: request.devices, users: request.users },
         {
           run: request.runId,
           targets: [request.device.nodeId],
-          responders,
+          responders: request.responders,
           highRisk: request.highRiskResources,
           ...(options.isolateInbound ? { isolateInbound: true } : {}),
         },
@@ -67,10 +68,12 @@ export function createPolicyPlanner(options: PolicyPlannerOptions = {}): PolicyP
     async planRelease(request: ReleaseRequest): Promise<StagedPolicyEditPlan> {
       const record = request.releaseRecord as { run?: string } | null;
       const run = record?.run ?? request.runId;
-      const plan = planRelease(request.policyText, run);
+      // The release is checked the way the control server will check the write: parked tests
+      // whose device is gone (the playbook deletes it first) stay parked instead of failing it.
+      const plan = planRelease(request.policyText, run, { inventory: { devices: request.devices, users: request.users ?? [] } });
       if (plan.status === 'conflict')
         throw new ConflictError(`cannot lift quarantine ${run} exactly: ${plan.conflicts.join('; ')}`, {
-          hint: 'Nothing was changed. Resolve the edited regions by hand (`tailnet-ir policy release` shows them), then resume.',
+          hint: 'Nothing was changed. `tailnet-ir policy release --policy … --devices … --users …` shows the conflicts; resolve them (edited regions, failing tests), then resume.',
         });
       const newText = plan.newText ?? request.policyText;
       const present = new Map(request.devices.map((d) => [d.nodeId, d]));
@@ -85,7 +88,11 @@ export function createPolicyPlanner(options: PolicyPlannerOptions = {}): PolicyP
       return {
         newText,
         diff: plan.diff,
-        summary: [...renderReleasePlan(plan).split('\n'), ...manual],
+        summary: [
+          ...renderReleasePlan(plan).split('\n'),
+          ...manual,
+          ...(request.users || !ROLE_AUTOGROUP.test(request.policyText) ? [] : ['no user list was given: role autogroups (autogroup:admin, …) counted as empty when the tests were checked']),
+        ],
         addedTests: [],
         releaseRecord: (request.releaseRecord ?? null) as JsonValue,
         steps: [...retags, ...(newText !== request.policyText ? [{ kind: 'set-policy' as const, description: `remove the edits of quarantine ${run}`, text: newText }] : [])],
@@ -121,13 +128,4 @@ function toApplyStep(s: PlanStep): PolicyApplyStep {
   return s.kind === 'set-policy'
     ? { kind: 'set-policy', description: s.description, text: s.text }
     : { kind: 'set-device-tags', nodeId: s.nodeId, device: s.device, tags: s.tags, previousTags: s.previousTags };
-}
-
-function singleResponder(responders: string[]): string {
-  if (responders.length !== 1)
-    throw new UsageError(
-      `the quarantine keeps SSH open for exactly one responder selector, got ${responders.length}: ${responders.join(', ')}`,
-      { hint: 'Put the responders in one group in the policy (e.g. group:incident-response) and name that group.' },
-    );
-  return responders[0]!;
 }

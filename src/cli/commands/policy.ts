@@ -87,7 +87,7 @@ const spec: CommandSpec = {
       )
       .requiredOption('--device <device...>', 'target device(s): name, MagicDNS name, Tailscale IP or node id')
       .option('--run <id>', 'run id naming the edits (default: q-<UTC date and time>)')
-      .option('--responders <selector>', 'who keeps SSH (tcp:22) into the target', 'group:incident-response')
+      .option('--responders <selector,...>', 'who keeps SSH (tcp:22) into the target: users, groups or tags, comma-separated', 'group:incident-response')
       .option('--deny <host:port,...>', 'high-risk destinations the target must never reach (pinned as deny tests)')
       .option('--isolate-inbound', 'also cut access into the target, except the responders')
       .option('--quarantine-tag-owner <selector...>', 'tagOwners of the quarantine tag, e.g. the tag of the OAuth client that will retag (default: none, i.e. admins)')
@@ -116,7 +116,7 @@ const spec: CommandSpec = {
           const plan = engine.planQuarantine(text, inventory, {
             run,
             targets: opts.device,
-            responders: opts.responders,
+            responders: opts.responders.split(',').map((x) => x.trim()).filter(Boolean),
             highRisk: opts.deny ? opts.deny.split(',').map((x) => x.trim()).filter(Boolean) : [],
             isolateInbound: opts.isolateInbound === true,
             quarantineTagOwners: opts.quarantineTagOwner ?? [],
@@ -136,13 +136,18 @@ const spec: CommandSpec = {
 
     cmd
       .command('release')
-      .description('Remove exactly one run\'s quarantine edits from the current policy (others\' later edits are kept). Exit 0 released or nothing to do, 4 on conflict.')
+      .description(
+        'Remove exactly one run\'s quarantine edits from the current policy (others\' later edits are kept). With --devices, the released policy\'s tests are run ' +
+          'as the control server will, and tests parked for a device that is gone stay parked. Exit 0 released or nothing to do, 4 on conflict.',
+      )
       .requiredOption('--policy <file>', 'the current policy file (HuJSON)')
       .option('--run <id>', 'run id of the quarantine to lift')
       .option('--marker <text>', 'the marker text instead of --run, e.g. "tailnet-ir quarantine q-20260101t1200"')
+      .option('--devices <file>', 'current GET /api/v2/tailnet/-/devices body: run the released policy\'s tests against it and keep parked tests of deleted devices out')
+      .option('--users <file>', 'current GET /api/v2/tailnet/-/users body (for autogroup:admin and other roles; with --devices)')
       .option('--out <file>', 'write the released policy (only when there is no conflict)')
       .option('--json', 'machine-readable output')
-      .action(async (opts: { policy: string; run?: string; marker?: string; out?: string; json?: boolean }) => {
+      .action(async (opts: { policy: string; run?: string; marker?: string; devices?: string; users?: string; out?: string; json?: boolean }) => {
         const files = await import('../../tailnet/policy-files.js');
         const engine = await import('../../tailnet/policy/index.js');
         const { emit } = await import('../output.js');
@@ -150,8 +155,10 @@ const spec: CommandSpec = {
         const { ExitCode, UsageError } = await import('../../core/errors.js');
         const run = opts.run ?? opts.marker?.replace(/^\s*tailnet-ir quarantine\s+/, '').trim();
         if (!run) throw new UsageError('name the quarantine with --run RUN or --marker "tailnet-ir quarantine RUN"');
+        if (opts.users && !opts.devices) throw new UsageError('--users needs --devices (the tests are run against the device list)');
         const text = await files.readPolicyText(opts.policy);
-        const plan = engine.planRelease(text, run);
+        const inventory = opts.devices ? await files.readInventory(opts.devices, opts.users) : undefined;
+        const plan = engine.planRelease(text, run, inventory ? { inventory } : {});
         if (plan.status === 'ready' && opts.out && plan.newText !== undefined) await files.writeFileAtomic(opts.out, plan.newText);
         emit(opts.json, plan, () => terminalSafe(engine.renderReleasePlan(plan)));
         if (plan.status === 'conflict') process.exitCode = ExitCode.conflict;

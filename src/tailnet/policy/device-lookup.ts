@@ -18,12 +18,14 @@ export function findDevice(devices: readonly Device[], query: string): Device | 
   const q = query.trim().toLowerCase().replace(/\.$/, '');
   const ip = parseIp(q);
   const normalized = ip ? formatIp(ip) : q;
-  const exact = devices.filter((d) =>
-    deviceLabels(d).some((l) => {
-      const lip = parseIp(l);
-      return (lip ? formatIp(lip) : l.toLowerCase()) === normalized;
-    }),
-  );
+  // Only an IP query can equal a label's canonical IP form, so other queries skip parsing labels.
+  const matches = ip
+    ? (l: string) => {
+        const lip = parseIp(l);
+        return (lip ? formatIp(lip) : l.toLowerCase()) === normalized;
+      }
+    : (l: string) => l.toLowerCase() === normalized;
+  const exact = devices.filter((d) => deviceLabels(d).some(matches));
   return exact.length === 1 ? exact[0] : undefined;
 }
 

@@ -86,6 +86,10 @@ export class CompiledPolicy {
   readonly users: Map<string, User>;
   /** Untagged devices per owner login. */
   readonly ownerDevices = new Map<string, Bitset>();
+  /** Devices per tag they carry. */
+  private readonly tagDevices = new Map<string, Bitset>();
+  /** Devices that have an IPv4 / IPv6 address. */
+  private readonly familyMask: Record<Family, Bitset>;
   readonly size: number;
 
   constructor(
@@ -106,9 +110,21 @@ export class CompiledPolicy {
       return { index, device, v4, v6, tagged, owner: tagged ? undefined : device.user?.toLowerCase(), attrs: device.postureAttributes };
     });
     this.size = this.devices.length;
+    this.familyMask = { v4: newBitset(this.size), v6: newBitset(this.size) };
     for (const d of this.devices) {
-      if (d.v4 !== undefined) this.byAddress.set(formatIp({ family: 'v4', value: d.v4 }), d);
-      if (d.v6 !== undefined) this.byAddress.set(formatIp({ family: 'v6', value: d.v6 }), d);
+      if (d.v4 !== undefined) {
+        this.byAddress.set(formatIp({ family: 'v4', value: d.v4 }), d);
+        setBit(this.familyMask.v4, d.index);
+      }
+      if (d.v6 !== undefined) {
+        this.byAddress.set(formatIp({ family: 'v6', value: d.v6 }), d);
+        setBit(this.familyMask.v6, d.index);
+      }
+      for (const t of d.device.tags ?? []) {
+        let b = this.tagDevices.get(t);
+        if (!b) this.tagDevices.set(t, (b = newBitset(this.size)));
+        setBit(b, d.index);
+      }
       if (d.owner) {
         let b = this.ownerDevices.get(d.owner);
         if (!b) this.ownerDevices.set(d.owner, (b = newBitset(this.size)));
@@ -144,19 +160,18 @@ export class CompiledPolicy {
       case 'all':
         addrs = side === 'src' ? (this.allSources ??= TAILNET_ALL.union(this.subnetRoutes())) : EVERY_ADDRESS;
         break;
+      // Users, groups and tags come from the indexes built once per model (one pass over devices).
       case 'user':
-        pick((d) => d.owner === alias.login);
+        orIfPresent(devs, this.ownerDevices.get(alias.login));
         break;
       case 'userDomain':
         pick((d) => d.owner !== undefined && d.owner.endsWith(`@${alias.domain}`));
         break;
-      case 'group': {
-        const members = new Set(alias.members);
-        pick((d) => d.owner !== undefined && members.has(d.owner));
+      case 'group':
+        for (const m of new Set(alias.members)) orIfPresent(devs, this.ownerDevices.get(m));
         break;
-      }
       case 'tag':
-        pick((d) => (d.device.tags ?? []).includes(alias.name));
+        orIfPresent(devs, this.tagDevices.get(alias.name));
         break;
       case 'autogroup':
         switch (alias.name) {
@@ -190,6 +205,11 @@ export class CompiledPolicy {
     return { devs, addrs };
   }
 
+  /** `resolve`, memoised per model: the planner asks about the same few hundred selectors thousands of times. */
+  selector(alias: Alias, side: 'src' | 'dst'): ResolvedSelector {
+    return this.aliasBits(alias, side).sel;
+  }
+
   /** Does device d, on family f, fall under a resolved selector? */
   covers(sel: ResolvedSelector, d: DeviceEntry, f: Family): boolean {
     if (f === 'v4') return d.v4 !== undefined && (hasBit(sel.devs, d.index) || sel.addrs.hasV4(d.v4));
@@ -211,12 +231,18 @@ export class CompiledPolicy {
     if (hit) return hit;
     const sel = this.resolve(alias, side);
     const bits = { v4: newBitset(this.size), v6: newBitset(this.size) };
-    const byAddress = !sel.addrs.isEmpty();
-    for (const d of this.devices) {
-      const ident = hasBit(sel.devs, d.index);
-      if (d.v4 !== undefined && (ident || (byAddress && sel.addrs.hasV4(d.v4)))) setBit(bits.v4, d.index);
-      if (d.v6 !== undefined && (ident || (byAddress && sel.addrs.hasV6(d.v6)))) setBit(bits.v6, d.index);
+    // Identity: the selected devices that have an address of the family (word by word).
+    for (let w = 0; w < bits.v4.length; w++) {
+      const ident = sel.devs[w] as number;
+      bits.v4[w] = ident & (this.familyMask.v4[w] as number);
+      bits.v6[w] = ident & (this.familyMask.v6[w] as number);
     }
+    // Addresses (`*`, CIDRs, hosts, ipsets): device by device.
+    if (!sel.addrs.isEmpty())
+      for (const d of this.devices) {
+        if (d.v4 !== undefined && sel.addrs.hasV4(d.v4)) setBit(bits.v4, d.index);
+        if (d.v6 !== undefined && sel.addrs.hasV6(d.v6)) setBit(bits.v6, d.index);
+      }
     hit = { sel, bits };
     this.aliasCache.set(key, hit);
     return hit;
@@ -327,6 +353,10 @@ function capsAllow(caps: readonly Capability[], proto: number | undefined, port:
     if (protos.every((p) => p !== 6 && p !== 17 && p !== 132)) return true;
     return c.ports.some((r) => r.lo <= port && port <= r.hi);
   });
+}
+
+function orIfPresent(target: Bitset, src: Bitset | undefined): void {
+  if (src) orInto(target, src);
 }
 
 function aliasKey(a: Alias): string {

@@ -15,6 +15,6 @@ export { findDevice, requireDevice, closestDeviceNames } from './device-lookup.j
 export { reachFrom, reachCheck, type ReachReport, type ReachCheck, type RuleRef } from './reach.js';
 export { renderTestFailures, renderReach, renderReachCheck, renderQuarantinePlan, renderReleasePlan, ruleRefText } from './render.js';
 export { planQuarantine, inventoryAfterQuarantine, DEFAULT_RESPONDERS, type QuarantinePlan, type QuarantineRequest, type PlanStep, type ProofCheck, type ParkedTest } from './quarantine.js';
-export { planRelease, type ReleasePlan } from './release.js';
+export { planRelease, type ReleasePlan, type ReleaseOptions, type StillParkedTest } from './release.js';
 export { computeBlastRadius, type BlastRadiusReport, type AccessChange } from './blast-radius.js';
 export { unifiedDiff } from './text-diff.js';

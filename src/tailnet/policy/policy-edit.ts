@@ -64,6 +64,16 @@ export function commentSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/\//g, '\\/');
 }
 
+/** The run id as it appears in tag and ipset names (lower case, `-` for anything else). */
+export function runSlug(run: string): string {
+  return run.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+}
+
+/** The tag a quarantine run retags its targets to. */
+export function quarantineTagFor(run: string): string {
+  return `tag:quarantine-${runSlug(run)}`;
+}
+
 export function markerPrefix(run: string): string {
   return `tailnet-ir quarantine ${run}`;
 }

@@ -24,7 +24,7 @@ import { computeBlastRadius, type AccessChange, type BlastRadiusReport } from '.
 import { requireDevice } from './device-lookup.js';
 import { CapabilityTable, compilePolicy, type CompiledPolicy, type DeviceEntry, type Inventory } from './evaluator.js';
 import { PolicyInvalidError } from './errors.js';
-import { applyMarkedEdits, compactJson, eol, findRegions, insertFirst, runsInText, isValidRunId, markerPrefix, replaceElement, replaceElementRaw, type MarkedEdit } from './policy-edit.js';
+import { applyMarkedEdits, compactJson, eol, findRegions, insertFirst, runsInText, isValidRunId, markerPrefix, quarantineTagFor, replaceElement, replaceElementRaw, runSlug, type MarkedEdit } from './policy-edit.js';
 import { parsePolicy, splitHostPorts, type Alias, type NetworkRule, type Policy } from './policy-model.js';
 import { resolveTestDestination, resolveTestSource, runPolicyTests, runSshTests } from './policy-tests.js';
 import { positionAt } from './hujson.js';
@@ -37,8 +37,8 @@ export interface QuarantineRequest {
   run: string;
   /** Device references: name, MagicDNS name, Tailscale IP or node id. */
   targets: string[];
-  /** Who keeps SSH into the target (default group:incident-response). */
-  responders?: string;
+  /** Who keeps SSH into the target: one selector or several (users, groups, tags; default group:incident-response). */
+  responders?: string | string[];
   /** High-risk destinations `HOST:PORT` the target must not reach; pinned as deny tests. */
   highRisk?: string[];
   /** Also cut access into the target, except the responders' SSH. */
@@ -66,7 +66,8 @@ export interface QuarantinePlan {
   refusals: string[];
   warnings: string[];
   targets: { nodeId: string; name: string; addresses: string[]; previousTags: string[]; owner: string | undefined }[];
-  responders: string;
+  /** Every selector that keeps tcp:22 into the target (each one pinned by its own test). */
+  responders: string[];
   quarantineTag: string;
   /** Ordered steps to apply (empty when refused). */
   steps: PlanStep[];
@@ -106,9 +107,6 @@ function duplicateKeys(node: Node): string[] {
   return [...new Set(out)];
 }
 
-function slug(run: string): string {
-  return run.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
-}
 
 function ipsOf(d: DeviceEntry): ParsedIp[] {
   const out: ParsedIp[] = [];
@@ -156,7 +154,7 @@ function removeTargets(ctx: EditContext): string[] {
 function ipsetFor(ctx: EditContext, key: string, entries: () => string[]): string {
   let name = ctx.ipsetByKey.get(key);
   if (!name) {
-    name = `ipset:quarantine-${slug(ctx.run)}-${ctx.ipsets.size + 1}`;
+    name = `ipset:quarantine-${runSlug(ctx.run)}-${ctx.ipsets.size + 1}`;
     ctx.ipsetByKey.set(key, name);
     ctx.ipsets.set(name, entries());
   }
@@ -179,7 +177,7 @@ function everythingIpset(ctx: EditContext): string {
 function coversTarget(ctx: EditContext, alias: Alias, side: 'src' | 'dst', when: 'after' | 'before' = 'after'): boolean {
   if (alias.kind === 'autogroup' && alias.name === 'self') return false;
   const model = when === 'after' ? ctx.model : ctx.before;
-  const sel = model.resolve(alias, side);
+  const sel = model.selector(alias, side);
   return ctx.targets.some((t) => {
     const d = model.devices[t.index] as DeviceEntry;
     return model.covers(sel, d, 'v4') || model.covers(sel, d, 'v6');
@@ -282,6 +280,13 @@ function addToSection(ctx: EditContext, key: string, kind: 'array' | 'object', i
   ctx.edits.push(insertFirst(ctx.text, ctx.policy.doc.root, `${JSON.stringify(key)}: ${inner}`, stage, description, meta));
 }
 
+/** The request's responders as a de-duplicated list; an empty list is a usage error. */
+function responderList(value: string | string[] | undefined): string[] {
+  const list = [...new Set((value === undefined ? [DEFAULT_RESPONDERS] : typeof value === 'string' ? [value] : value).map((r) => r.trim()).filter(Boolean))];
+  if (list.length === 0) throw new UsageError('name at least one responder (a user, group or tag that keeps SSH into the quarantined device)');
+  return list;
+}
+
 function validateResponders(policy: Policy, responders: string): string | undefined {
   if (responders.startsWith('group:')) return policy.groups.has(responders) ? undefined : `responders ${JSON.stringify(responders)}: no such group in the policy (define it, or pass --responders)`;
   if (responders.startsWith('tag:')) return policy.tagOwners.has(responders) ? undefined : `responders ${JSON.stringify(responders)}: tag not in tagOwners`;
@@ -311,8 +316,8 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   if (!isValidRunId(run)) throw new UsageError(`run id ${JSON.stringify(run)}: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   if (request.targets.length === 0) throw new UsageError('name at least one target device');
   const policy = parsePolicy(text);
-  const responders = request.responders ?? DEFAULT_RESPONDERS;
-  const qtag = `tag:quarantine-${slug(run)}`;
+  const responders = responderList(request.responders);
+  const qtag = quarantineTagFor(run);
   const targetsDev = [...new Map(request.targets.map((t) => requireDevice(inventory.devices, t)).map((d) => [d.nodeId, d])).values()];
   const refusals: string[] = [];
   const warnings: string[] = [];
@@ -320,8 +325,10 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   for (const u of policy.unsupported) refusals.push(`the policy uses something the evaluator does not fully model: ${u}`);
   if (findRegions(text, run).regions.length > 0) refusals.push(`run ${run} has already edited this policy; release it first or use a new run id`);
   if (policy.tagOwners.has(qtag)) refusals.push(`${qtag} already exists in tagOwners; pick another run id`);
-  const respErr = validateResponders(policy, responders);
-  if (respErr) refusals.push(respErr);
+  for (const r of responders) {
+    const respErr = validateResponders(policy, r);
+    if (respErr) refusals.push(respErr);
+  }
   for (const d of targetsDev) {
     if (d.isExternal) refusals.push(`${label(d)} is shared into this tailnet from another one: it cannot be retagged here; remove the share instead (DELETE /device/{id} is refused for shared devices)`);
     const routes = (d.enabledRoutes ?? []).filter((r) => r);
@@ -364,7 +371,7 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
   if (policy.allowAll) {
     // No acls/grants = allow all; make it explicit minus the target.
     const dst = request.isolateInbound ? `${everythingIpset(ctx)}:*` : '*:*';
-    addToSection(ctx, 'acls', 'array', [compactJson({ action: 'accept', src: [tailnetIpset(ctx)], dst: [dst] }), compactJson({ action: 'accept', src: [responders], proto: 'tcp', dst: [`${qtag}:22`] })], 'prepare', 'the implicit allow-all, made explicit without the target; responders keep SSH');
+    addToSection(ctx, 'acls', 'array', [compactJson({ action: 'accept', src: [tailnetIpset(ctx)], dst: [dst] }), compactJson({ action: 'accept', src: responders, proto: 'tcp', dst: [`${qtag}:22`] })], 'prepare', 'the implicit allow-all, made explicit without the target; responders keep SSH');
   } else {
     for (const rule of policy.rules) {
       const cr = m0a.rules.find((r) => r.rule === rule);
@@ -378,9 +385,9 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
       ctx,
       useGrants ? 'grants' : 'acls',
       'array',
-      [useGrants ? compactJson({ src: [responders], dst: [qtag], ip: ['tcp:22'] }) : compactJson({ action: 'accept', src: [responders], proto: 'tcp', dst: [`${qtag}:22`] })],
+      [useGrants ? compactJson({ src: responders, dst: [qtag], ip: ['tcp:22'] }) : compactJson({ action: 'accept', src: responders, proto: 'tcp', dst: [`${qtag}:22`] })],
       'prepare',
-      `responders (${responders}) keep SSH to ${qtag}`,
+      `responders (${responders.join(', ')}) keep SSH to ${qtag}`,
     );
   }
   if (ctx.ipsets.size)
@@ -396,7 +403,8 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
     });
     if (entries.length) ownTests.push({ src: formatIp(ip), deny: entries });
   }
-  ownTests.push({ src: responders, accept: [`${qtag}:22`] });
+  // One accept test per responder selector: a group whose only device is gone must not hide behind another.
+  const responderTests: PolicyTest[] = responders.map((r) => ({ src: r, accept: [`${qtag}:22`] }));
 
   // Draft the prepare edits once: learn which existing tests only asserted the target's own
   // access (they must be parked until release) and what the target reached (pinned as denies).
@@ -413,11 +421,11 @@ export function planQuarantine(text: string, inventory: Inventory, request: Quar
     parkTargetSshTests(ctx, m0, draftModel, parked);
     const draftBr = computeBlastRadius(m0, draftModel, targetIdx);
     if (highRisk.length === 0) autoPins = pinsFromLostPaths(draftBr.fromTargets);
-    added = [...ownTests.slice(0, -1), ...autoPins, ownTests[ownTests.length - 1] as PolicyTest];
+    added = [...ownTests, ...autoPins, ...responderTests];
     addToSection(ctx, 'tests', 'array', added.map(compactJson), 'final', `tests pinning the quarantine (${added.length})`);
     prepareText = applyMarkedEdits(text, ctx.edits, run, ['prepare']);
     newText = applyMarkedEdits(text, ctx.edits, run, ['prepare', 'final']);
-    brFinal = prove(proof, { text, prepareText, newText, inventory, invAfter, capTable, m0, targetIdx, targets: ctx.targets, responders, added });
+    brFinal = prove(proof, { text, prepareText, newText, inventory, invAfter, capTable, m0, targetIdx, targets: ctx.targets, responders, responderTests, added });
   } catch (e) {
     if (!(e instanceof PolicyInvalidError)) throw e;
     refusals.push(`the edited policy would be invalid: ${e.message}`);
@@ -517,7 +525,8 @@ function parkTargetTests(ctx: EditContext, m0: CompiledPolicy, draft: CompiledPo
     if (!reason || !node) return;
     const line = positionAt(ctx.policy.doc.lineStarts, node.offset).line;
     parked.push({ index, line, test, reason });
-    ctx.edits.push(replaceElementRaw(ctx.text, node, [], 'prepare', `park the test at line ${line} until release: ${reason}`));
+    // The marker says it is a parked test, so release can tell it apart and keep it out while its device is gone.
+    ctx.edits.push({ ...replaceElementRaw(ctx.text, node, [], 'prepare', `park the test at line ${line} until release: ${reason}`), meta: { parked: 'tests' } });
   });
 }
 
@@ -538,7 +547,7 @@ function parkTargetSshTests(ctx: EditContext, m0: CompiledPolicy, draft: Compile
     if (!reason || !node) return;
     const line = positionAt(ctx.policy.doc.lineStarts, node.offset).line;
     parked.push({ index, line, test, reason });
-    ctx.edits.push(replaceElementRaw(ctx.text, node, [], 'prepare', `park the SSH test at line ${line} until release: ${reason}`));
+    ctx.edits.push({ ...replaceElementRaw(ctx.text, node, [], 'prepare', `park the SSH test at line ${line} until release: ${reason}`), meta: { parked: 'sshTests' } });
   });
 }
 
@@ -566,7 +575,8 @@ interface ProveInput {
   m0: CompiledPolicy;
   targetIdx: number[];
   targets: DeviceEntry[];
-  responders: string;
+  responders: string[];
+  responderTests: PolicyTest[];
   added: PolicyTest[];
 }
 
@@ -600,8 +610,8 @@ function prove(proof: ProofCheck[], p: ProveInput): BlastRadiusReport {
 
   const finalFailures = runPolicyTests(m1, finalPolicy.tests).concat(runSshTests(m1, finalPolicy.sshTests));
   check('existing and added tests pass on the new policy with the target retagged', finalFailures.length === 0, finalFailures.length ? failuresText(finalFailures) : `${finalPolicy.tests.length} tests, ${finalPolicy.sshTests.length} sshTests`);
-  const respFail = runPolicyTests(m1, p.added.filter((t) => t.src === p.responders));
-  check('responders reach the target on tcp:22', respFail.length === 0, respFail.length ? failuresText(respFail) : 'yes');
+  const respFail = runPolicyTests(m1, p.responderTests);
+  check('every responder reaches the target on tcp:22', respFail.length === 0, respFail.length ? failuresText(respFail) : `yes (${p.responders.join(', ')})`);
 
   // The prepare stage goes live before the retag: it must already be safe on its own.
   const prepPolicy = parsePolicy(p.prepareText);
@@ -618,15 +628,14 @@ function prove(proof: ProofCheck[], p: ProveInput): BlastRadiusReport {
   return br;
 }
 
-function runResponderDevices(model: CompiledPolicy, responders: string): string[] {
+function runResponderDevices(model: CompiledPolicy, responders: string[]): string[] {
   const p = model.policy;
-  return model.devices
-    .filter((d) => {
-      if (responders.startsWith('group:')) return d.owner !== undefined && (p.groups.get(responders) ?? []).includes(d.owner);
-      if (responders.startsWith('tag:')) return (d.device.tags ?? []).includes(responders);
-      return d.owner === responders.toLowerCase();
-    })
-    .map((d) => d.device.nodeId);
+  const isResponder = (d: DeviceEntry, r: string): boolean => {
+    if (r.startsWith('group:')) return d.owner !== undefined && (p.groups.get(r) ?? []).includes(d.owner);
+    if (r.startsWith('tag:')) return (d.device.tags ?? []).includes(r);
+    return d.owner === r.toLowerCase();
+  };
+  return model.devices.filter((d) => responders.some((r) => isResponder(d, r))).map((d) => d.device.nodeId);
 }
 
 export function changeText(c: AccessChange): string {

@@ -60,7 +60,7 @@ export function renderQuarantinePlan(plan: QuarantinePlan, options: { diff?: boo
   const t = plan.targets.map((x) => `${x.name} (${x.nodeId}, ${x.addresses.join(', ')})`).join('; ');
   out.push(`Quarantine plan, run ${plan.run}: ${plan.status === 'ready' ? 'READY (proven)' : 'REFUSED'}`);
   out.push(`Target: ${t}`);
-  out.push(`Responders keeping tcp:22: ${plan.responders}    quarantine tag: ${plan.quarantineTag}`);
+  out.push(`Responders keeping tcp:22: ${plan.responders.join(', ')}    quarantine tag: ${plan.quarantineTag}`);
   out.push(...listed('Refused because:', plan.refusals, 50));
   if (plan.steps.length) {
     out.push('Steps (apply in this order):');
@@ -93,6 +93,12 @@ export function renderReleasePlan(plan: ReleasePlan): string {
   const out: string[] = [];
   const status = plan.status === 'ready' ? 'READY' : plan.status === 'conflict' ? 'CONFLICT (nothing released)' : 'nothing to release';
   out.push(`Release of quarantine run ${plan.run}: ${status} — ${plan.regionsFound} of ${plan.regionsExpected} marked region(s) found`);
+  if (plan.status !== 'conflict')
+    out.push(
+      plan.testsChecked
+        ? `Tests: the released policy passes its tests against the given devices${plan.stillParked.length ? ` (${plan.stillParked.length} parked test(s) left out, see warnings)` : ''}`
+        : 'Tests: not checked against devices (none given)',
+    );
   out.push(...listed('Conflicts:', plan.conflicts, 50));
   out.push(...listed('Warnings:', plan.warnings, 50));
   if (plan.diff) out.push('', plan.diff);

@@ -68,6 +68,45 @@ describe('tailnet-ir policy quarantine / release', () => {
     expect(r.stdout).toContain('CONFLICT');
   });
 
+  it('keeps SSH for a comma-separated list of responders', async () => {
+    const q = await runCli(['policy', 'quarantine', ...inputs, '--device', 'web-1', '--run', 'ir-48', '--responders', 'group:incident-response, alice@example.com', '--json']);
+    expect(q.code).toBe(0);
+    const plan = JSON.parse(q.stdout) as { responders: string[]; addedTests: { src: string; accept?: string[] }[] };
+    expect(plan.responders).toEqual(['group:incident-response', 'alice@example.com']);
+    expect(plan.addedTests.filter((t) => t.accept).map((t) => t.src)).toEqual(['group:incident-response', 'alice@example.com']);
+  });
+
+  it('releases after the target was deleted, keeping its parked test out until a later release', async () => {
+    const out = join(tmp, 'q-bob.hujson');
+    const q = await runCli(['policy', 'quarantine', ...inputs, '--device', 'bob-laptop', '--run', 'ir-49', '--out', out, '--no-diff']);
+    expect(q.code).toBe(0);
+    const all = JSON.parse(readFileSync(`${F}/devices.json`, 'utf8')) as { devices: { hostname: string }[] };
+    const gone = join(tmp, 'devices-without-bob.json');
+    writeFileSync(gone, JSON.stringify({ devices: all.devices.filter((d) => d.hostname !== 'bob-laptop') }));
+
+    const released = join(tmp, 'released-bob.hujson');
+    const r = await runCli(['policy', 'release', '--policy', out, '--run', 'ir-49', '--devices', gone, '--users', `${F}/users.json`, '--out', released]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1 parked test(s) left out');
+    expect(r.stdout).toContain('{"src": "bob@example.com", "accept": ["tag:web:443"], "deny": ["tag:db:5432"]}');
+    // What would be written passes its tests against the devices that exist.
+    expect((await runCli(['policy', 'test', '--policy', released, '--devices', gone, '--users', `${F}/users.json`])).code).toBe(0);
+
+    // bob is back: a second release restores his test and the original bytes.
+    const again = join(tmp, 'released-bob-2.hujson');
+    const r2 = await runCli(['policy', 'release', '--policy', released, '--run', 'ir-49', ...inputs.slice(2), '--out', again, '--json']);
+    expect(r2.code).toBe(0);
+    expect((JSON.parse(r2.stdout) as { stillParked: unknown[] }).stillParked).toEqual([]);
+    expect(readFileSync(again, 'utf8')).toBe(readFileSync(`${F}/policy.hujson`, 'utf8'));
+  });
+
+  it('release refuses --users without --devices (exit 2)', async () => {
+    const r = await runCli(['policy', 'release', '--policy', `${F}/policy.hujson`, '--run', 'ir-50', '--users', `${F}/users.json`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--users needs --devices');
+  });
+
   it('works on the Tailscale default policy with a user as responder', async () => {
     const D = `${F}/tailscale-docs`;
     const q = await runCli(['policy', 'quarantine', '--policy', `${D}/default.hujson`, '--devices', `${D}/devices.json`, '--users', `${D}/users.json`, '--device', 'brad-laptop', '--run', 'ir-47', '--responders', 'dave@example.com', '--no-diff']);

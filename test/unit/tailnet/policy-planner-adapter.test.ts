@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError, UsageError } from '../../../src/core/errors.js';
+import { ConflictError } from '../../../src/core/errors.js';
 import { policyEngineChecker } from '../../../src/drill/sim/policy-checker.js';
 import { loadScenario } from '../../../src/drill/sim/scenario.js';
 import { SimTailnet, type SimActor } from '../../../src/drill/sim/sim-tailnet.js';
@@ -74,20 +74,63 @@ describe('policy planner adapter', () => {
     expect(sim.getDevice(web2.nodeId, false).tags).toEqual(['tag:web']);
   });
 
-  it('refuses more than one responder selector instead of silently keeping one', async () => {
+  it('keeps SSH for every responder selector it is given, each pinned by a test', async () => {
     const sim = await tailnet();
+    const planner = createPolicyPlanner();
     const { devices, users } = sim.inventory();
-    await expect(
-      createPolicyPlanner().planQuarantine({
-        runId: 'run-2',
-        policyText: sim.policy().text,
-        device: devices[1]!,
-        devices,
-        users,
-        responders: ['group:incident-response', 'alice@example.com'],
-        highRiskResources: [],
-      }),
-    ).rejects.toBeInstanceOf(UsageError);
+    const bob = devices.find((d) => d.hostname === 'bob-laptop')!;
+    const responders = ['group:incident-response', 'alice@example.com'];
+    const plan = (await planner.planQuarantine({ runId: 'run-2', policyText: sim.policy().text, device: bob, devices, users, responders, highRiskResources: ['tag:db:5432'] })) as StagedPolicyEditPlan;
+    expect(plan.addedTests.filter((t) => t.accept)).toEqual(responders.map((src) => ({ src, accept: ['tag:quarantine-run-2:22'] })));
+    applySteps(sim, plan);
+    const after = sim.inventory();
+    const bobAfter = after.devices.find((d) => d.nodeId === bob.nodeId)!;
+    // Both keep SSH (carol through the group, alice by name); dave, no responder, does not get it.
+    expect(await planner.checkResponderAccess(sim.policy().text, bobAfter, responders, after.devices, after.users)).toEqual({ ok: true, failures: [] });
+    expect((await planner.checkResponderAccess(sim.policy().text, bobAfter, ['dave@example.com'], after.devices, after.users)).ok).toBe(false);
+  });
+
+  it('releases after the target was deleted: the parked test stays out and the control server accepts the write', async () => {
+    const sim = await tailnet();
+    const planner = createPolicyPlanner();
+    const original = sim.policy().text;
+    const { devices, users } = sim.inventory();
+    const bob = devices.find((d) => d.hostname === 'bob-laptop')!;
+    const plan = (await planner.planQuarantine({ runId: 'run-5', policyText: original, device: bob, devices, users, responders: ['group:incident-response'], highRiskResources: ['tag:db:5432'] })) as StagedPolicyEditPlan;
+    applySteps(sim, plan);
+    // The playbook deletes the node before lifting the quarantine.
+    sim.deleteDevice(bob.nodeId, actor);
+    const now = sim.inventory();
+    const release = (await planner.planRelease({ runId: 'run-5', policyText: sim.policy().text, releaseRecord: plan.releaseRecord, devices: now.devices, users: now.users })) as StagedPolicyEditPlan;
+    expect(release.steps.map((s) => s.kind)).toEqual(['set-policy']);
+    // The simulated control server runs the tests on the write, as Tailscale does: this must not throw.
+    applySteps(sim, release);
+    const summary = release.summary.join('\n');
+    expect(summary).toContain('parked test stays out');
+    expect(summary).toContain('{"src": "bob@example.com", "accept": ["tag:web:443", "tag:db:5432"], "deny": ["tag:web:22"]}');
+    expect(summary).toContain('tailnet-ir policy release --run run-5');
+    const text = sim.policy().text;
+    expect(text).not.toContain('tag:quarantine-run-5"');
+    // Everything but bob's test is back as it was.
+    expect(text.replace(/\/\* tailnet-ir quarantine run-5 #\d+\/\d+ (begin|end)[^*]*(?:\*(?!\/)[^*]*)*\*\//g, '')).toBe(
+      original.replace(/\n\s*\{"src": "bob@example\.com"[^\n]*,/, '\n    '),
+    );
+  });
+
+  it('turns a release that would fail the policy tests into a conflict error, changing nothing', async () => {
+    const sim = await tailnet();
+    const planner = createPolicyPlanner();
+    const { devices, users } = sim.inventory();
+    const bob = devices.find((d) => d.hostname === 'bob-laptop')!;
+    const plan = (await planner.planQuarantine({ runId: 'run-6', policyText: sim.policy().text, device: bob, devices, users, responders: ['group:incident-response'], highRiskResources: [] })) as StagedPolicyEditPlan;
+    applySteps(sim, plan);
+    // Someone deleted the whole web tier meanwhile: the never-parked tag:web test cannot pass.
+    const rest = sim.inventory().devices.filter((d) => !(d.tags ?? []).includes('tag:web'));
+    const err = await planner
+      .planRelease({ runId: 'run-6', policyText: sim.policy().text, releaseRecord: plan.releaseRecord, devices: rest, users })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as Error).message).toMatch(/would fail its own tests/);
   });
 
   it('turns a refused plan into a conflict error that explains why', async () => {

@@ -16,6 +16,7 @@ import {
   parsePolicy,
   planQuarantine,
   planRelease,
+  runPolicyTests,
 } from '../../../../src/tailnet/policy/index.js';
 import type { CompiledPolicy, Inventory } from '../../../../src/tailnet/policy/index.js';
 import { device, user } from './support.js';
@@ -112,6 +113,24 @@ function access(model: CompiledPolicy, s: Device, d: Device, family: 'v4' | 'v6'
   return out;
 }
 
+/**
+ * The policy with a `tests` block that passes on it: for a few sources (users, a group, a device
+ * address) and destinations, whichever of accept/deny holds today.
+ */
+function withDerivedTests(text: string, inv: Inventory, trailing: boolean): string {
+  const model = compilePolicy(parsePolicy(text), inv);
+  const tests: string[] = [];
+  for (const src of ['u0@example.com', 'u1@example.com', 'u2@example.com', 'group:eng', '100.64.0.1', '100.64.0.2'])
+    for (const dst of ['tag:t0:22', 'tag:t2:443', '100.64.0.2:80', 'lan4:5432', '100.64.0.1:22']) {
+      const accept = { src, accept: [dst] };
+      const deny = { src, deny: [dst] };
+      if (runPolicyTests(model, [accept]).length === 0) tests.push(JSON.stringify(accept));
+      else if (runPolicyTests(model, [deny]).length === 0) tests.push(JSON.stringify(deny));
+    }
+  const tc = trailing ? ',' : '';
+  return text.replace(/,?\n\}\n$/, `,\n  "tests": [\n${tests.map((t) => `    ${t}`).join(',\n')}${tc}\n  ]${tc}\n}\n`);
+}
+
 describe('quarantine properties (generated tailnets)', () => {
   it('a ready plan is proven by brute force, and release restores the original bytes', () => {
     let ready = 0;
@@ -152,11 +171,56 @@ describe('quarantine properties (generated tailnets)', () => {
         const released = planRelease(plan.newText, 'prop-1');
         expect(released.status).toBe('ready');
         expect(released.newText).toBe(text);
+        // Checked against the inventory as it was: still byte for byte, nothing left parked.
+        const checked = planRelease(plan.newText, 'prop-1', { inventory: inv });
+        expect(checked.stillParked).toEqual([]);
+        expect(checked.newText).toBe(text);
       }),
       { numRuns: Number(process.env.POLICY_PROPERTY_RUNS ?? 150), ...(process.env.POLICY_PROPERTY_RUNS ? {} : { seed: 20261121 }) },
     );
     // The generator must actually exercise the planner, not only its refusals.
     expect(ready / total).toBeGreaterThan(0.3);
+  });
+
+  it('release after the target was deleted never proposes a text that fails its tests, and a later release restores the original bytes', () => {
+    let parked = 0;
+    let ready = 0;
+    let kept = 0;
+    fc.assert(
+      fc.property(genArb, (g) => {
+        const inv = inventoryOf(g);
+        const text = withDerivedTests(policyText(g), inv, g.trailing);
+        const target = inv.devices[g.target % g.devices.length] as Device;
+        const plan = planQuarantine(text, inv, { run: 'prop-3', targets: [target.nodeId], isolateInbound: g.isolate });
+        if (plan.status !== 'ready') return;
+        ready++;
+        parked += plan.parkedTests.length;
+        const gone: Inventory = { users: inv.users, devices: inv.devices.filter((d) => d.nodeId !== target.nodeId) };
+        const rel = planRelease(plan.newText, 'prop-3', { inventory: gone });
+        const unchecked = planRelease(plan.newText, 'prop-3').newText as string;
+        if (rel.status === 'conflict') {
+          // Only when releasing everything really fails, and the failure is not only parked tests.
+          expect(rel.newText).toBeUndefined();
+          expect(checkPolicy(unchecked, gone).failures.length).toBeGreaterThan(0);
+          return;
+        }
+        expect(checkPolicy(rel.newText as string, gone).failures).toEqual([]);
+        kept += rel.stillParked.length;
+        // Only parked tests are ever left out, and exactly the ones the plan parked.
+        const parkedTexts = plan.parkedTests.map((t) => JSON.stringify(t.test));
+        for (const s of rel.stillParked) expect(parkedTexts).toContain(JSON.stringify(s.test));
+        if (rel.stillParked.length === 0) expect(rel.newText).toBe(unchecked);
+        // The device comes back as it was: the next release restores the original bytes.
+        const again = planRelease(rel.newText as string, 'prop-3', { inventory: inv });
+        expect(again.stillParked).toEqual([]);
+        expect(rel.stillParked.length ? again.newText : rel.newText).toBe(text);
+      }),
+      { numRuns: Number(process.env.POLICY_PROPERTY_RUNS ?? 100), ...(process.env.POLICY_PROPERTY_RUNS ? {} : { seed: 20261122 }) },
+    );
+    // The generator must actually produce plans with parked tests.
+    expect(ready).toBeGreaterThan(20);
+    expect(parked).toBeGreaterThan(5);
+    expect(kept).toBeGreaterThan(5);
   });
 
   it('release of a never-applied run finds nothing, and parse errors always carry line and column', () => {

@@ -174,7 +174,39 @@ describe('planQuarantine strategies and refusals', () => {
   it('refuses when the only responder device is the target', () => {
     const plan = planQuarantine(`{${IR}, "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}`, small, { run: 'r8', targets: ['carol-laptop'] });
     expect(plan.status).toBe('refused');
-    expect(plan.refusals.join('\n')).toMatch(/responders reach the target/);
+    expect(plan.refusals.join('\n')).toMatch(/every responder reaches the target/);
+  });
+
+  describe('several responder selectors', () => {
+    const text = `{${IR}, "tagOwners": {"tag:a": [], "tag:b": []}, "acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["tag:a:443"]}]}`;
+
+    it('keeps tcp:22 for each of them (a group, a user and a tag) and pins each with its own test', () => {
+      const plan = planQuarantine(text, small, { run: 'm1', targets: ['bob-laptop'], responders: ['group:incident-response', 'alice@example.com', 'tag:b'] });
+      expect(plan.refusals).toEqual([]);
+      expect(plan.responders).toEqual(['group:incident-response', 'alice@example.com', 'tag:b']);
+      expect(plan.newText).toContain('{"action": "accept", "src": ["group:incident-response", "alice@example.com", "tag:b"], "proto": "tcp", "dst": ["tag:quarantine-m1:22"]}');
+      expect(plan.addedTests.filter((t) => t.accept)).toEqual([
+        { src: 'group:incident-response', accept: ['tag:quarantine-m1:22'] },
+        { src: 'alice@example.com', accept: ['tag:quarantine-m1:22'] },
+        { src: 'tag:b', accept: ['tag:quarantine-m1:22'] },
+      ]);
+      const gained = plan.blastRadius!.intoTargets.filter((c) => c.gained === 'tcp:22').map((c) => c.from);
+      expect(new Set(gained)).toEqual(new Set(['carol-laptop', 'alice-laptop', 'server-b']));
+      expect(plan.proof.find((c) => c.name.startsWith('every responder'))?.detail).toContain('alice@example.com');
+      expect(planRelease(plan.newText, 'm1').newText).toBe(text);
+    });
+
+    it('refuses when one of them has no device that could keep SSH, naming it', () => {
+      const plan = planQuarantine(text, small, { run: 'm2', targets: ['bob-laptop'], responders: ['group:incident-response', 'bob@example.com'] });
+      expect(plan.status).toBe('refused');
+      expect(plan.refusals.join('\n')).toMatch(/every responder reaches the target.*bob@example\.com: no associated IPs/);
+    });
+
+    it('checks each selector, and an empty list is a usage error', () => {
+      const plan = planQuarantine(text, small, { run: 'm3', targets: ['bob-laptop'], responders: ['group:incident-response', 'group:nope'] });
+      expect(plan.refusals.join('\n')).toMatch(/responders "group:nope": no such group/);
+      expect(() => planQuarantine(text, small, { run: 'm4', targets: ['bob-laptop'], responders: [] })).toThrow(/at least one responder/);
+    });
   });
 
   it('throws NotFoundError with the closest names for an unknown target', () => {
