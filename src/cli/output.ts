@@ -1,5 +1,6 @@
 import { isTailnetIrError, ExitCode } from '../core/errors.js';
 import { terminalSafe } from '../core/terminal-text.js';
+import type { CommandReport } from '../engine/command-report.js';
 
 /** Print a command's result: JSON (one document on stdout) or the human rendering. */
 export function emit(json: boolean | undefined, data: unknown, human: () => string): void {
@@ -28,4 +29,14 @@ export function reportError(err: unknown, json: boolean): number {
     process.stderr.write('hint: this is a bug in tailnet-ir; rerun with TAILNET_IR_DEBUG=1 for a stack trace.\n');
   }
   return ExitCode.remote;
+}
+
+/**
+ * Print a command implementation's report and set the exit code. The report promise is awaited
+ * first, so a rejection is handled at once (never an unhandled rejection racing the output).
+ */
+export async function printReport(report: CommandReport | Promise<CommandReport>, json?: boolean): Promise<void> {
+  const r = await report;
+  emit(json, r.data, r.human);
+  if (r.exitCode) process.exitCode = r.exitCode;
 }

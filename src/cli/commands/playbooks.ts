@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandSpec } from '../command-spec.js';
-import type { CommandReport } from '../../engine/command-report.js';
+import { printReport } from '../output.js';
 
 interface DirOpts {
   dir?: string[];
@@ -10,12 +10,7 @@ interface DirOpts {
 const collect = (value: string, prior: string[] = []) => [...prior, value];
 const impl = () => import('../../engine/playbook-commands.js');
 
-async function print(report: CommandReport | Promise<CommandReport>, json?: boolean): Promise<void> {
-  const { emit } = await import('../output.js');
-  const r = await report;
-  emit(json, r.data, r.human);
-  if (r.exitCode) process.exitCode = r.exitCode;
-}
+const print = printReport;
 
 const spec: CommandSpec = {
   name: 'playbooks',

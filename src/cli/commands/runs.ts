@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import type { CommandSpec } from '../command-spec.js';
-import type { CommandReport } from '../../engine/command-report.js';
+import { printReport } from '../output.js';
 
 const impl = () => import('../../engine/run-commands.js');
 
-async function print(report: Promise<CommandReport>, json?: boolean): Promise<void> {
-  const { emit } = await import('../output.js');
-  const r = await report;
-  emit(json, r.data, r.human);
-  if (r.exitCode) process.exitCode = r.exitCode;
-}
+const print = printReport;
 
 const spec: CommandSpec = {
   name: 'runs',

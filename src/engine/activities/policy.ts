@@ -158,8 +158,8 @@ export const releaseQuarantine = defineActivity({
   params: z.object({ releaseRecord: z.unknown(), nodeId: z.string().min(1) }).strict(),
   async plan(ctx) {
     const { tailnet, policy } = ctx.ports;
-    const [current, devices] = await Promise.all([tailnet.getPolicy(), tailnet.listDevices({ all: true })]);
-    const edit = await policy.planRelease({ runId: ctx.runId, policyText: current.text, releaseRecord: (ctx.params.releaseRecord ?? null) as JsonValue, devices });
+    const [current, devices, users] = await Promise.all([tailnet.getPolicy(), tailnet.listDevices({ all: true }), tailnet.listUsers({ type: 'all' })]);
+    const edit = await policy.planRelease({ runId: ctx.runId, policyText: current.text, releaseRecord: (ctx.params.releaseRecord ?? null) as JsonValue, devices, users });
     // Lifting a quarantine is not a quarantine: the responder-SSH invariant does not apply.
     return editPlan(this.name, ctx.stepId, current.etag, ctx.params.nodeId, [], edit, current.text);
   },
