@@ -69,8 +69,21 @@ export function scoreDrill(f: DrillFacts): Scorecard {
     add('rebuilt', 'Rebuilt host re-enrolled with the right tags', rebuiltOk, rebuilt ? `${rebuilt.hostname} (${rebuilt.nodeId}) tags [${(rebuilt.tags ?? []).join(', ')}]` : 'no new device');
   }
 
-  const leftover = planRelease(f.after.policyText, f.runId);
-  add('quarantine-lifted', 'Quarantine edits lifted after eradication', leftover.regionsFound === 0, leftover.regionsFound === 0 ? 'no marked region left' : `${leftover.regionsFound} marked region(s) remain`);
+  // What a release would still find: nothing, or only tests parked on purpose because their
+  // source (e.g. the suspended user, now without a device) cannot pass them yet.
+  const leftover = planRelease(f.after.policyText, f.runId, { inventory: { devices: f.after.devices, users: f.after.users } });
+  const parked = leftover.stillParked.length;
+  const liftedOk = leftover.regionsFound === parked;
+  add(
+    'quarantine-lifted',
+    'Quarantine edits lifted after eradication',
+    liftedOk,
+    leftover.regionsFound === 0
+      ? 'no marked region left'
+      : liftedOk
+        ? `lifted; ${parked} parked test(s) stay out until their source has a device again`
+        : `${leftover.regionsFound - parked} marked region(s) remain`,
+  );
 
   add('policy-tests', 'Final policy passes its tests', ...finalPolicyTests(f));
 

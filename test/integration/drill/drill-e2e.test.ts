@@ -33,6 +33,18 @@ describe('drill: tagged web server (the default scenario)', () => {
   });
 });
 
+describe('drill: user-owned laptop', () => {
+  it('suspends the user instead of revoking a key, collects before the tailnet path is cut, and lifts the quarantine', async () => {
+    const result = await runDrill({ dir: mkdtempSync(join(tmpdir(), 'tnir-drill-')), target: 'bob-laptop', progress: () => undefined });
+    const failed = result.scorecard.items.filter((i) => !i.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    expect(result.scorecard.items.map((i) => i.id)).toContain('identity-contained');
+    expect(result.scorecard.items.find((i) => i.id === 'identity-contained')!.title).toBe('bob@example.com suspended');
+    // No rebuild for a user's device: they re-enrol it themselves after the investigation.
+    expect(result.outcome.outputs['recreate']).toBeUndefined();
+  });
+});
+
 describe('tailnet-ir drill (CLI)', () => {
   it('exits 0 with a full scorecard as JSON', async () => {
     const home = mkdtempSync(join(tmpdir(), 'tnir-drill-home-'));
