@@ -186,9 +186,10 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     skipped: m.skipped.length,
     aborted: m.aborted,
   };
-  if (failedHosts.some((h) => h.errorCode === 'host-key-rejected')) process.exitCode = ExitCode.conflict;
+  if (m.aborted) process.exitCode = ExitCode.interrupted;
+  else if (failedHosts.some((h) => h.errorCode === 'host-key-rejected')) process.exitCode = ExitCode.conflict;
   else if (failedHosts.length) process.exitCode = ExitCode.remote;
-  else if (badCollectors.length || m.aborted) process.exitCode = ExitCode.checkFailed;
+  else if (badCollectors.length) process.exitCode = ExitCode.checkFailed;
 
   emit(opts.json, summary, () => {
     const lines = [`archive:   ${terminalSafeLine(result.archivePath)} (${summary.artifacts} artifacts, ${(summary.bytes / 1048576).toFixed(1)} MiB)`];
