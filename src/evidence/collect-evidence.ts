@@ -109,6 +109,7 @@ class HostSession {
   reconnects = 0;
   private readonly conditionCache = new Map<string, boolean>();
   inventory: ContainerSummary[] | undefined;
+  readonly listings = new Map<string, string>();
 
   constructor(
     readonly target: HostTarget,
@@ -406,8 +407,17 @@ async function foreachItems(
   const items: string[] = [];
   let note: string | undefined;
   if (f.argv && f.match) {
-    const { result, text } = await session.runQuiet(f.argv.map((a) => substitute(a, vars)));
-    if (result.exitCode !== 0) throw new Error(`listing command exited ${result.exitCode ?? result.signal ?? 'abnormally'}`);
+    const argv = f.argv.map((a) => substitute(a, vars));
+    // One listing per host and command: every artifact of a foreach sees the same item set.
+    const key = argv.join('\0');
+    let text = session.listings.get(key);
+    if (text === undefined) {
+      const listed = await session.runQuiet(argv);
+      if (listed.result.exitCode !== 0)
+        throw new Error(`listing command exited ${listed.result.exitCode ?? listed.result.signal ?? 'abnormally'}`);
+      text = listed.text;
+      session.listings.set(key, text);
+    }
     const re = new RegExp(f.match);
     for (const line of text.split('\n').map((l) => l.trim())) if (re.test(line)) items.push(line);
   }

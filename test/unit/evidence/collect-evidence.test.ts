@@ -159,4 +159,15 @@ describe('collectEvidence (fake connector)', () => {
     expect(manifest.attachments.map((a) => a.path)).toEqual(['journal.jsonl', 'policy/before.hujson']);
     expect((await verifyArchive(archivePath, { requireSignature: false })).ok).toBe(true);
   });
+
+  it('lists foreach items once per host, so all artifacts of a collector see the same set', async () => {
+    const two = parseCollector(
+      "id: two\ndescription: d\nartifacts:\n  - name: 'a/{i}'\n    argv: [show, '{i}']\n    foreach: { as: i, argv: [list], match: '^[a-z]+$' }\n  - name: 'b/{i}'\n    argv: [show, '{i}']\n    foreach: { as: i, argv: [list], match: '^[a-z]+$' }\n",
+      'two.yaml',
+    );
+    const fake = fakeConnector(happy);
+    const { manifest } = await collectEvidence({ connector: fake.connector, collectors: [two], hosts: [target], archivePath: join(dir, 'l.tar.gz'), run });
+    expect(fake.calls.filter((c) => c.argv.join(' ') === 'list')).toHaveLength(1);
+    expect(manifest.artifacts.map((a) => a.name)).toEqual(['a/alpha', 'a/beta', 'b/alpha', 'b/beta']);
+  });
 });
