@@ -100,6 +100,8 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     return { label: d.address, ...d };
   });
   const jump = opts.jump ? parseSshDestination(opts.jump, '--jump') : undefined;
+  if (opts.hostKey && hosts.length > 1)
+    throw new UsageError('--host-key pins one host; with several --host use --known-hosts (one line per host).');
   if (jump && !opts.knownHosts)
     throw new UsageError('--jump needs --known-hosts: the jump host and the target each have their own host key to pin.');
 
