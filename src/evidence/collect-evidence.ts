@@ -240,7 +240,12 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
 
     emit({ type: 'sealing' });
     const attachments: AttachmentRecord[] = [];
-    for (const a of (await options.attachments?.()) ?? []) attachments.push(await writer.addBuffer(a.path, a.data));
+    for (const a of (await options.attachments?.()) ?? []) {
+      // The manifest and the artifacts/ tree belong to the collector; attachments go beside them.
+      if (a.path === MANIFEST_PATH || a.path.startsWith('artifacts/'))
+        throw new Error(`attachment path ${JSON.stringify(a.path)} is reserved for the collector`);
+      attachments.push(await writer.addBuffer(a.path, a.data));
+    }
     const manifest: EvidenceManifest = {
       schema: MANIFEST_SCHEMA,
       runId: options.run.runId,

@@ -170,4 +170,15 @@ describe('collectEvidence (fake connector)', () => {
     expect(fake.calls.filter((c) => c.argv.join(' ') === 'list')).toHaveLength(1);
     expect(manifest.artifacts.map((a) => a.name)).toEqual(['a/alpha', 'a/beta', 'b/alpha', 'b/beta']);
   });
+
+  it('refuses attachments that would shadow the manifest or the artifacts tree, and leaves no archive', async () => {
+    const fake = fakeConnector(happy);
+    const archivePath = join(dir, 'shadow.tar.gz');
+    await expect(
+      collectEvidence({ connector: fake.connector, collectors: [collector], hosts: [target], archivePath, run, attachments: async () => [{ path: 'manifest.json', data: '{}' }] }),
+    ).rejects.toThrow(/reserved/);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(archivePath)).toBe(false);
+    expect(existsSync(`${archivePath}.partial`)).toBe(false);
+  });
 });
