@@ -24,7 +24,7 @@ import {
   type EvidenceManifest,
   type HostRecord,
 } from './manifest.js';
-import { SecretRedactor } from './redact-secrets.js';
+import { redactLine, SecretRedactor } from './redact-secrets.js';
 import type { CommandResult, HostTarget, RemoteConnector, RemoteHost } from './remote-command.js';
 import { EVIDENCE_NAMESPACE, signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
@@ -512,7 +512,8 @@ async function collectArtifact(
     endedAt: iso(ctx.now()),
     exitCode: result.exitCode,
     signal: result.signal,
-    stderrExcerpt: result.stderrExcerpt,
+    // stderr of a redacted artifact could echo the same secrets (e.g. a parse error quoting a line).
+    stderrExcerpt: spec.redact ? result.stderrExcerpt.split('\n').map(redactLine).join('\n') : result.stderrExcerpt,
     truncated: result.truncated,
     partial: result.connectionLost,
     timedOut: result.timedOut,

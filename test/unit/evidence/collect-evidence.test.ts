@@ -181,4 +181,14 @@ describe('collectEvidence (fake connector)', () => {
     expect(existsSync(archivePath)).toBe(false);
     expect(existsSync(`${archivePath}.partial`)).toBe(false);
   });
+
+  it('redacts secrets in the stderr excerpt of redacted artifacts too', async () => {
+    const c = parseCollector("id: r\ndescription: d\nartifacts:\n  - name: env\n    argv: [cat, .env]\n    redact: secrets\n", 'r.yaml');
+    const fake = fakeConnector(() => ({ stdout: 'TS_AUTHKEY=abcFAKE\n', stderr: 'bad line: API_TOKEN=xyzFAKE\n', exitCode: 1 }));
+    const { manifest } = await collectEvidence({ connector: fake.connector, collectors: [c], hosts: [target], archivePath: join(dir, 'r.tar.gz'), run });
+    expect(manifest.artifacts[0]?.stderrExcerpt).toBe('bad line: API_TOKEN=[REDACTED]\n');
+    expect(manifest.artifacts[0]?.redacted).toBe(true);
+    const entries = await readArchive(join(dir, 'r.tar.gz'));
+    expect(entries.get('artifacts/web-1/r/env')?.toString()).toBe('TS_AUTHKEY=[REDACTED]\n');
+  });
 });
