@@ -30,6 +30,7 @@ const spec: CommandSpec = {
       .option('--address <ip>', 'Tailscale address of the target (repeatable)', collect)
       .option('--connect-timeout <seconds>', 'SSH connect timeout', '15')
       .option('--drill', 'sign as drill evidence (namespace tailnet-ir-drill), never verifiable as real evidence')
+      .option('--dry-run', 'print the commands that would run on the node, without connecting')
       .option('--json', 'machine-readable output (the manifest summary)')
       .addHelpText(
         'after',

@@ -38,3 +38,22 @@ describe('tailnet-ir collect: input errors', () => {
     });
   }
 });
+
+describe('tailnet-ir collect --dry-run', () => {
+  it('prints the exact quoted commands and their conditions without connecting or writing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tir-dry-'));
+    const out = join(dir, 'never.tar.gz');
+    const r = await runCli(['collect', '--host', 'root@127.0.0.1', '--out', out, '--dry-run', '--var', "stateDir=/srv/ts state/'x", '--json']);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout).plan as { collector: string; name: string; argv: string[]; collect: boolean; foreach?: string }[];
+    const listing = plan.find((p) => p.name === 'state-dir-listing.txt');
+    expect(listing?.argv).toEqual(['ls', '-la', '--time-style=full-iso', "/srv/ts state/'x"]);
+    expect(plan.find((p) => p.name === 'tailscaled.state')?.collect).toBe(false);
+    expect(plan.find((p) => p.name === '{id}/export.tar')?.foreach).toBe('{id} in builtin export-targets');
+    expect(existsSync(out)).toBe(false);
+    const human = await runCli(['collect', '--host', 'root@127.0.0.1', '--out', out, '--dry-run', '--collectors', 'tailscale-client', '--var', "stateDir=/srv/ts state/'x"]);
+    expect(human.stdout).toContain(`'ls' '-la' '--time-style=full-iso' '/srv/ts state/'\\''x'`);
+    expect(human.stdout).toContain('(sensitive: only with --include-sensitive)');
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
