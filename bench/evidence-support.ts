@@ -60,6 +60,8 @@ export async function collectOnce(
   const auth = await loadKeyAuth(lab.client.privatePath, async () => undefined);
   const { readFileSync } = await import('node:fs');
   const connector = createSshConnector({ auth, hostKeys: { kind: 'known-hosts', entries: parseKnownHosts(readFileSync(lab.knownHosts, 'utf8')), source: 'bench' } });
+  // Archives are never overwritten: each timed run starts from a fresh path.
+  rmSync(archivePath, { force: true });
   const t0 = process.hrtime.bigint();
   const { manifest } = await collectEvidence({
     connector,

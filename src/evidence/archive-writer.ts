@@ -11,7 +11,8 @@
  * artifact size and every byte is written once. The file is `<path>.partial` until finalized.
  */
 import { createHash } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { ConflictError } from '../core/errors.js';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
@@ -90,8 +91,27 @@ export class EvidenceArchiveWriter {
     this.level = options.compressionLevel ?? 1;
   }
 
+  /** Refuses to touch an existing archive (or a concurrent run's partial file): evidence is
+   *  never overwritten. */
   static async create(path: string, options: ArchiveWriterOptions = {}): Promise<EvidenceArchiveWriter> {
-    const file = await open(`${path}.partial`, 'w', 0o600);
+    const exists = await access(path).then(
+      () => true,
+      () => false,
+    );
+    if (exists)
+      throw new ConflictError(`${path} already exists; evidence archives are never overwritten. Nothing was collected.`, {
+        hint: 'Choose a new --out file name (e.g. with the date and case id).',
+      });
+    let file: FileHandle;
+    try {
+      file = await open(`${path}.partial`, 'wx', 0o600);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EEXIST')
+        throw new ConflictError(`${path}.partial exists: another collection into this file is running or was interrupted.`, {
+          hint: 'Use another --out name, or remove the stale .partial file once you are sure no collection is running.',
+        });
+      throw err;
+    }
     return new EvidenceArchiveWriter(path, file, options);
   }
 

@@ -41,6 +41,7 @@ export interface CollectCliOptions {
   address?: string[];
   connectTimeout: string;
   drill?: boolean;
+  dryRun?: boolean;
   json?: boolean;
 }
 
@@ -89,6 +90,7 @@ export function progressPrinter(out: { write(text: string): unknown } | undefine
 }
 
 export async function runCollect(opts: CollectCliOptions): Promise<void> {
+  if (opts.dryRun) return printPlan(opts);
   if (!opts.knownHosts && !opts.hostKey)
     throw new UsageError('No host key pinned: pass --known-hosts FILE or --host-key SHA256:….', {
       hint: 'Evidence is only collected from a host whose key you pinned deliberately (get it on the node console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).',
@@ -100,6 +102,8 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     return { label: d.address, ...d };
   });
   const jump = opts.jump ? parseSshDestination(opts.jump, '--jump') : undefined;
+  if (opts.hostKey && hosts.length > 1)
+    throw new UsageError('--host-key pins one host; with several --host use --known-hosts (one line per host).');
   if (jump && !opts.knownHosts)
     throw new UsageError('--jump needs --known-hosts: the jump host and the target each have their own host key to pin.');
 
@@ -186,9 +190,10 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     skipped: m.skipped.length,
     aborted: m.aborted,
   };
-  if (failedHosts.some((h) => h.errorCode === 'host-key-rejected')) process.exitCode = ExitCode.conflict;
+  if (m.aborted) process.exitCode = ExitCode.interrupted;
+  else if (failedHosts.some((h) => h.errorCode === 'host-key-rejected')) process.exitCode = ExitCode.conflict;
   else if (failedHosts.length) process.exitCode = ExitCode.remote;
-  else if (badCollectors.length || m.aborted) process.exitCode = ExitCode.checkFailed;
+  else if (badCollectors.length) process.exitCode = ExitCode.checkFailed;
 
   emit(opts.json, summary, () => {
     const lines = [`archive:   ${terminalSafeLine(result.archivePath)} (${summary.artifacts} artifacts, ${(summary.bytes / 1048576).toFixed(1)} MiB)`];
@@ -207,4 +212,45 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     lines.push(`verify:    tailnet-ir verify ${terminalSafeLine(result.archivePath)} --allowed-signers FILE --identity ID`);
     return lines.join('\n');
   });
+}
+
+/** `--dry-run`: print the commands that would run, without connecting or writing anything. */
+async function printPlan(opts: CollectCliOptions): Promise<void> {
+  const hosts = opts.host.map((h) => parseSshDestination(h, '--host'));
+  const variables: Record<string, string> = {};
+  for (const v of opts.var ?? []) {
+    const m = /^([a-z][a-zA-Z0-9_-]*)=(.*)$/.exec(v);
+    if (!m) throw new UsageError(`--var ${JSON.stringify(v)} is not NAME=VALUE.`);
+    variables[m[1] as string] = m[2] as string;
+  }
+  const all = await loadCollectors(opts.collectorsDir ?? fileURLToPath(bundledCollectorsDir), Object.keys(variables));
+  const wanted = opts.collectors ? opts.collectors.split(',').map((s) => s.trim()).filter(Boolean) : [...all.keys()];
+  const unknown = wanted.filter((w) => !all.has(w));
+  if (unknown.length) throw new UsageError(`Unknown collector(s): ${unknown.join(', ')}.`, { hint: `Available: ${[...all.keys()].join(', ')}` });
+  const until = parseTime(opts.until, '--until', new Date());
+  const since = parseTime(opts.since, '--since', new Date(until.getTime() - 24 * 3600_000));
+  const { planCollection } = await import('./collection-plan.js');
+  const { commandLineFromArgv } = await import('./shell-quote.js');
+  const plan = planCollection(
+    wanted.map((w) => all.get(w)).filter((c) => c !== undefined),
+    {
+      variables,
+      includeSensitive: Boolean(opts.includeSensitive),
+      since: `${DateTime.fromJSDate(since).toUTC().toFormat('yyyy-MM-dd HH:mm:ss')} UTC`,
+      until: `${DateTime.fromJSDate(until).toUTC().toFormat('yyyy-MM-dd HH:mm:ss')} UTC`,
+      host: hosts[0]?.address ?? '',
+    },
+  );
+  emit(opts.json, { hosts, out: opts.out, plan }, () =>
+    [
+      `Would collect from ${hosts.map((h) => `${h.user}@${h.address}:${h.port}`).join(', ')} into ${opts.out} (nothing was run):`,
+      ...plan.map(
+        (p) =>
+          `${p.collect ? '  run ' : '  skip'} ${p.collector}/${p.name}: ${commandLineFromArgv(p.argv)}` +
+          (p.foreach ? `\n         for ${p.foreach}` : '') +
+          (p.condition ? `\n         if ${p.condition}` : '') +
+          (p.reason ? `\n         (${p.reason})` : ''),
+      ),
+    ].join('\n'),
+  );
 }

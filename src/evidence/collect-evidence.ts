@@ -24,7 +24,7 @@ import {
   type EvidenceManifest,
   type HostRecord,
 } from './manifest.js';
-import { SecretRedactor } from './redact-secrets.js';
+import { redactLine, SecretRedactor } from './redact-secrets.js';
 import type { CommandResult, HostTarget, RemoteConnector, RemoteHost } from './remote-command.js';
 import { EVIDENCE_NAMESPACE, signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
@@ -109,6 +109,7 @@ class HostSession {
   reconnects = 0;
   private readonly conditionCache = new Map<string, boolean>();
   inventory: ContainerSummary[] | undefined;
+  readonly listings = new Map<string, string>();
 
   constructor(
     readonly target: HostTarget,
@@ -239,7 +240,12 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
 
     emit({ type: 'sealing' });
     const attachments: AttachmentRecord[] = [];
-    for (const a of (await options.attachments?.()) ?? []) attachments.push(await writer.addBuffer(a.path, a.data));
+    for (const a of (await options.attachments?.()) ?? []) {
+      // The manifest and the artifacts/ tree belong to the collector; attachments go beside them.
+      if (a.path === MANIFEST_PATH || a.path.startsWith('artifacts/'))
+        throw new Error(`attachment path ${JSON.stringify(a.path)} is reserved for the collector`);
+      attachments.push(await writer.addBuffer(a.path, a.data));
+    }
     const manifest: EvidenceManifest = {
       schema: MANIFEST_SCHEMA,
       runId: options.run.runId,
@@ -406,8 +412,17 @@ async function foreachItems(
   const items: string[] = [];
   let note: string | undefined;
   if (f.argv && f.match) {
-    const { result, text } = await session.runQuiet(f.argv.map((a) => substitute(a, vars)));
-    if (result.exitCode !== 0) throw new Error(`listing command exited ${result.exitCode ?? result.signal ?? 'abnormally'}`);
+    const argv = f.argv.map((a) => substitute(a, vars));
+    // One listing per host and command: every artifact of a foreach sees the same item set.
+    const key = argv.join('\0');
+    let text = session.listings.get(key);
+    if (text === undefined) {
+      const listed = await session.runQuiet(argv);
+      if (listed.result.exitCode !== 0)
+        throw new Error(`listing command exited ${listed.result.exitCode ?? listed.result.signal ?? 'abnormally'}`);
+      text = listed.text;
+      session.listings.set(key, text);
+    }
     const re = new RegExp(f.match);
     for (const line of text.split('\n').map((l) => l.trim())) if (re.test(line)) items.push(line);
   }
@@ -497,7 +512,8 @@ async function collectArtifact(
     endedAt: iso(ctx.now()),
     exitCode: result.exitCode,
     signal: result.signal,
-    stderrExcerpt: result.stderrExcerpt,
+    // stderr of a redacted artifact could echo the same secrets (e.g. a parse error quoting a line).
+    stderrExcerpt: spec.redact ? result.stderrExcerpt.split('\n').map(redactLine).join('\n') : result.stderrExcerpt,
     truncated: result.truncated,
     partial: result.connectionLost,
     timedOut: result.timedOut,

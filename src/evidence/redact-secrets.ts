@@ -19,6 +19,10 @@ export function redactLine(line: string): string {
   out = out.replace(/"([A-Za-z_][A-Za-z0-9_.-]*)=((?:[^"\\]|\\.)*)"/g, (whole, key: string, value: string) =>
     SECRET_KEY.test(key) && value !== '' ? `"${key}=${REDACTED}"` : whole,
   );
+  // KEY=value anywhere else on a line (command lines, `env X=…`, error messages)
+  out = out.replace(/(^|[\s'"(,;])([A-Za-z_][A-Za-z0-9_.-]*)=(?!\[REDACTED\])([^\s'",;)]+)/g, (whole, pre: string, key: string, value: string) =>
+    SECRET_KEY.test(key) && !/^\$\{[^}]*\}$/.test(value) ? `${pre}${key}=${REDACTED}` : whole,
+  );
   // --auth-key=… / --authkey … on command lines (processes)
   out = out.replace(/(--auth-?key[= ])(?!file:)(\S+)/gi, (_w, flag: string) => `${flag}${REDACTED}`);
   // key: value (compose `environment:` maps)

@@ -30,13 +30,15 @@ const spec: CommandSpec = {
       .option('--address <ip>', 'Tailscale address of the target (repeatable)', collect)
       .option('--connect-timeout <seconds>', 'SSH connect timeout', '15')
       .option('--drill', 'sign as drill evidence (namespace tailnet-ir-drill), never verifiable as real evidence')
+      .option('--dry-run', 'print the commands that would run on the node, without connecting')
       .option('--json', 'machine-readable output (the manifest summary)')
       .addHelpText(
         'after',
         '\nExample:\n  tailnet-ir collect --host root@web-1.tail1234.ts.net --known-hosts ./known_hosts \\\n' +
           '    --identity ~/.ssh/ir_ed25519 --out web-1.tar.gz --sign-key ./evidence_key --case INC-42\n' +
           '\nExit status: 0 all collected, 1 some artifacts failed (see the summary; the archive is still sealed),\n' +
-          '2 bad input, 3 a host could not be reached, 4 a host key was refused (possible attacker in the middle).\n',
+          '2 bad input, 3 a host could not be reached, 4 a host key was refused (possible attacker in the middle)\n' +
+          'or the archive already exists (evidence is never overwritten), 130 interrupted (what was collected is sealed).\n',
       )
       .action(async (opts: Record<string, unknown>) => {
         const { runCollect } = await import('../../evidence/collect-command.js');

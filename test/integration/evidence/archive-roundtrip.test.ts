@@ -117,3 +117,20 @@ describe('streaming archive writer and verifier', () => {
     );
   });
 });
+
+describe('archive files are never overwritten', () => {
+  it('refuses an existing archive or a concurrent partial file', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { ConflictError } = await import('../../../src/core/errors.js');
+    const d = mkdtempSync(join(tmpdir(), 'tir-ow-'));
+    const path = join(d, 'x.tar.gz');
+    writeFileSync(path, 'earlier evidence');
+    await expect(EvidenceArchiveWriter.create(path)).rejects.toThrow(ConflictError);
+    expect(readFileSync(path, 'utf8')).toBe('earlier evidence');
+    const other = join(d, 'y.tar.gz');
+    const first = await EvidenceArchiveWriter.create(other);
+    await expect(EvidenceArchiveWriter.create(other)).rejects.toThrow(/another collection/);
+    await first.abort();
+    rmSync(d, { recursive: true, force: true });
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,10 @@ import { requireSystem } from '../support/requirements.js';
 import { fakeNodeBin, freeLoopbackPort, makeKey, startSshd, type KeyPair, type SshdInstance } from '../support/sshd-lab.js';
 import { startDockerd, type DockerLab } from '../support/dockerd-lab.js';
 import { readArchive } from '../support/archive-reader.js';
-import { runCli } from '../../support/run-cli.js';
+import { repoRoot, runCli } from '../../support/run-cli.js';
+import { killProcessesWithCommandLine } from '../support/daemons.js';
+
+const cliEntry = join(repoRoot, 'src/cli/main.ts');
 import type { EvidenceManifest } from '../../../src/evidence/manifest.js';
 
 const REQS = ['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker', 'runc', 'busybox'] as const;
@@ -211,6 +214,31 @@ describe.runIf(requireSystem(REQS, 'evidence collection (loopback sshd + dockerd
       expect(entries.get('artifacts/127.0.0.1/slow/slow.txt')?.toString()).toBe('started\n');
       expect(entries.get('artifacts/127.0.0.1/fast/id.txt')?.toString()).toBe('0\n');
       expect(manifest.collectors.find((c) => c.collector === 'fast')?.status).toBe('ok');
+    });
+
+    it('on Ctrl-C stops the running command, seals what it has, and exits 130', async () => {
+      const cdir = join(dir, 'interrupt-collectors');
+      mkdirSync(cdir);
+      writeFileSync(join(cdir, 'a.yaml'), 'id: a\ndescription: first\nartifacts:\n  - name: quick.txt\n    argv: [echo, done]\n  - name: slow.txt\n    argv: [sh, -c, "echo begun; sleep 25.313"]\n    timeoutSeconds: 120\n  - name: never.txt\n    argv: [echo, never]\n');
+      const out = join(dir, 'interrupted.tar.gz');
+      const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'collect', '--host', `root@127.0.0.1:${sshd.port}`, '--known-hosts', knownHosts, '--identity', client.privatePath, '--out', out, '--collectors-dir', cdir, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      for (let i = 0; i < 150 && !spawnSync('pgrep', ['-f', '^sleep 25\\.313$']).stdout.length; i++) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGINT');
+      const code = await exited;
+      killProcessesWithCommandLine('sleep 25.313');
+      expect(code, stdout).toBe(130);
+      const entries = await readArchive(out);
+      const manifest = JSON.parse(entries.get('manifest.json')?.toString() ?? '{}') as EvidenceManifest;
+      expect(manifest.aborted).toBe(true);
+      expect(manifest.artifacts.map((a) => [a.name, a.error ?? null])).toEqual([
+        ['quick.txt', null],
+        ['slow.txt', 'aborted by the operator'],
+      ]);
+      expect(entries.get('artifacts/127.0.0.1/a/slow.txt')?.toString()).toBe('begun\n');
+      expect(manifest.skipped.map((s) => [s.name, s.reason])).toEqual([['never.txt', 'aborted']]);
     });
   },
 );

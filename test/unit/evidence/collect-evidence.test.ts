@@ -159,4 +159,36 @@ describe('collectEvidence (fake connector)', () => {
     expect(manifest.attachments.map((a) => a.path)).toEqual(['journal.jsonl', 'policy/before.hujson']);
     expect((await verifyArchive(archivePath, { requireSignature: false })).ok).toBe(true);
   });
+
+  it('lists foreach items once per host, so all artifacts of a collector see the same set', async () => {
+    const two = parseCollector(
+      "id: two\ndescription: d\nartifacts:\n  - name: 'a/{i}'\n    argv: [show, '{i}']\n    foreach: { as: i, argv: [list], match: '^[a-z]+$' }\n  - name: 'b/{i}'\n    argv: [show, '{i}']\n    foreach: { as: i, argv: [list], match: '^[a-z]+$' }\n",
+      'two.yaml',
+    );
+    const fake = fakeConnector(happy);
+    const { manifest } = await collectEvidence({ connector: fake.connector, collectors: [two], hosts: [target], archivePath: join(dir, 'l.tar.gz'), run });
+    expect(fake.calls.filter((c) => c.argv.join(' ') === 'list')).toHaveLength(1);
+    expect(manifest.artifacts.map((a) => a.name)).toEqual(['a/alpha', 'a/beta', 'b/alpha', 'b/beta']);
+  });
+
+  it('refuses attachments that would shadow the manifest or the artifacts tree, and leaves no archive', async () => {
+    const fake = fakeConnector(happy);
+    const archivePath = join(dir, 'shadow.tar.gz');
+    await expect(
+      collectEvidence({ connector: fake.connector, collectors: [collector], hosts: [target], archivePath, run, attachments: async () => [{ path: 'manifest.json', data: '{}' }] }),
+    ).rejects.toThrow(/reserved/);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(archivePath)).toBe(false);
+    expect(existsSync(`${archivePath}.partial`)).toBe(false);
+  });
+
+  it('redacts secrets in the stderr excerpt of redacted artifacts too', async () => {
+    const c = parseCollector("id: r\ndescription: d\nartifacts:\n  - name: env\n    argv: [cat, .env]\n    redact: secrets\n", 'r.yaml');
+    const fake = fakeConnector(() => ({ stdout: 'TS_AUTHKEY=abcFAKE\n', stderr: 'bad line: API_TOKEN=xyzFAKE\n', exitCode: 1 }));
+    const { manifest } = await collectEvidence({ connector: fake.connector, collectors: [c], hosts: [target], archivePath: join(dir, 'r.tar.gz'), run });
+    expect(manifest.artifacts[0]?.stderrExcerpt).toBe('bad line: API_TOKEN=[REDACTED]\n');
+    expect(manifest.artifacts[0]?.redacted).toBe(true);
+    const entries = await readArchive(join(dir, 'r.tar.gz'));
+    expect(entries.get('artifacts/web-1/r/env')?.toString()).toBe('TS_AUTHKEY=[REDACTED]\n');
+  });
 });
