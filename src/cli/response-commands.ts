@@ -41,12 +41,41 @@ async function setUp(opts: ResponseCliOptions) {
 export async function respondCommand(device: string, opts: ResponseCliOptions): Promise<void> {
   const { config, deps } = await setUp(opts);
   const playbook = await findPlaybook(opts.playbook ?? 'node-compromise', deps.registry, opts.playbookDir ?? []);
-  printOutcome(await startRun(deps, { playbook, inputs: responseInputs(config, device) }), opts.json);
+  const runId = deps.store.newRunId();
+  const release = onInterrupt(runId);
+  try {
+    printOutcome(await startRun(deps, { playbook, inputs: responseInputs(config, device), runId }), opts.json);
+  } finally {
+    release();
+  }
 }
 
 export async function resumeCommand(runId: string, opts: ResponseCliOptions & { evidenceOverride?: string }): Promise<void> {
   const { deps } = await setUp(opts);
-  printOutcome(await resumeRun(deps, { runId, options: opts.evidenceOverride ? { evidenceOverride: { reason: opts.evidenceOverride } } : {} }), opts.json);
+  const release = onInterrupt(runId);
+  try {
+    printOutcome(await resumeRun(deps, { runId, options: opts.evidenceOverride ? { evidenceOverride: { reason: opts.evidenceOverride } } : {} }), opts.json);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Ctrl-C or SIGTERM mid-run: stop at once and say how to continue. Stopping anywhere is safe:
+ * journal appends are fsync'd lines, other writes are atomic, and resume checks every step that
+ * had started against the tailnet before doing anything again.
+ */
+function onInterrupt(runId: string): () => void {
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\ninterrupted (${signal}): run ${runId} is kept — its journal, policy snapshots and any evidence collected so far.\ncontinue with: tailnet-ir resume ${runId}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
 }
 
 export async function planCommand(device: string, opts: ResponseCliOptions): Promise<void> {
