@@ -550,7 +550,7 @@ function buildStatus(runId: string, entries: readonly JournalEntry[], views: Map
     const current = last(entries, (e) => e.step !== undefined && !isRunLevel(e.type));
     const step = current?.step ?? record?.currentStep ?? null;
     if (writtenByStep)
-      return { ...base, state: 'in-progress', step: writtenByStep, reason: `written by step ${writtenByStep} while the run was finishing; \`tailnet-ir report ${runId}\` shows the final status`, resumeCommand: null, waitingFor: null, exitCode: null, endedAt: null };
+      return { ...base, state: 'finishing', step: writtenByStep, reason: `written by the run's own ${writtenByStep} step, after every earlier step; \`tailnet-ir report ${runId}\` shows the final status`, resumeCommand: null, waitingFor: null, exitCode: null, endedAt: null };
     return { ...base, state: 'in-progress', step, reason: 'the journal has no pause, abort or completion after the last start: the run is being driven now, or its process died', resumeCommand: resumeCommand(runId), waitingFor: null, exitCode: null, endedAt: null };
   }
   const d = obj(end.data);

@@ -19,7 +19,7 @@ pre { background: var(--bg-soft); border: 1px solid var(--line); padding: 8px 10
 table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; } th, td { border: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: var(--bg-soft); font-weight: 600; } table.kv th { width: 170px; }
 .banner { border-left: 6px solid var(--muted); background: var(--bg-soft); padding: 10px 14px; margin: 0 0 16px; }
-.banner.completed { border-color: var(--ok); } .banner.paused, .banner.in-progress { border-color: var(--warn); } .banner.aborted { border-color: var(--bad); }
+.banner.completed, .banner.finishing { border-color: var(--ok); } .banner.paused, .banner.in-progress { border-color: var(--warn); } .banner.aborted { border-color: var(--bad); }
 .banner strong { font-size: 16px; }
 .override, .bad { color: var(--bad); font-weight: 600; } .warn { color: var(--warn); font-weight: 600; } .ok { color: var(--ok); font-weight: 600; }
 tr.override td { background: #ffebe9; } div.override-box { border: 2px solid var(--bad); background: #ffebe9; padding: 8px 12px; margin: 8px 0; }

@@ -26,6 +26,7 @@ export const STATUS_LABEL: Record<RunReport['status']['state'], string> = {
   paused: 'PAUSED',
   aborted: 'ABORTED',
   'in-progress': 'IN PROGRESS / INTERRUPTED',
+  finishing: 'FINISHING',
 };
 
 function statusBlock(r: RunReport): string[] {

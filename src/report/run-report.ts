@@ -7,7 +7,8 @@
 
 export const RUN_REPORT_SCHEMA = 'tailnet-ir/run-report@1';
 
-export type RunState = 'completed' | 'paused' | 'aborted' | 'in-progress';
+/** `finishing`: written by the run's own report step, after every earlier step ran. */
+export type RunState = 'completed' | 'paused' | 'aborted' | 'in-progress' | 'finishing';
 
 export interface ReportTime {
   /** ISO-8601 as journaled. */

@@ -204,13 +204,13 @@ describe('buildRunReport: integrity and purity', () => {
     expect(json).toContain('tskey-[REDACTED]');
   });
 
-  it('a run with no final entry is in progress (or interrupted) and offers resume; written by its own report step it does not', () => {
+  it('a run with no final entry is in progress (or interrupted) and offers resume; written by its own report step it is finishing and does not', () => {
     const entry = (seq: number, type: JournalEntry['type'], step?: string): JournalEntry => ({ seq, time: '2026-03-01T10:00:00Z', type, ...(step ? { step } : {}), data: {}, prev: GENESIS_HASH });
     const entries = [entry(1, 'run-started'), entry(2, 'plan', 'report')];
     const base = { runId: 'r2', entries, chain: { ok: true, entries: 2, head: 'b'.repeat(64) }, generatedAt: GENERATED };
     expect(buildRunReport(base).status).toMatchObject({ state: 'in-progress', step: 'report', resumeCommand: 'tailnet-ir resume r2' });
     const own = buildRunReport({ ...base, writtenByStep: 'report' });
-    expect(own.status).toMatchObject({ state: 'in-progress', step: 'report', resumeCommand: null });
+    expect(own.status).toMatchObject({ state: 'finishing', step: 'report', resumeCommand: null });
     expect(own.todo.some((t) => t.includes('tailnet-ir resume'))).toBe(false);
   });
 
