@@ -217,6 +217,10 @@ export class SimTailnet {
     if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
       throw new SimHttpError(400, { message: 'tags must be an array of strings' });
     const d = this.deviceOr404(id);
+    // A tagged device goes back to a user only by re-authenticating (Tailscale's tags docs;
+    // headscale behaves the same), so an empty tag set is refused rather than silently untagging.
+    if (tags.length === 0 && (d.tags ?? []).length > 0)
+      throw new SimHttpError(400, { message: 'a tagged device cannot be untagged through the API; re-authenticate it to return it to a user' });
     const owners = this.tagOwners();
     const invalid = tags.filter((t) => !/^tag:[A-Za-z0-9-]+$/.test(t) || !owners.has(t));
     if (invalid.length) throw new SimHttpError(400, { message: `requested tags [${invalid.join(' ')}] are invalid or not permitted` });

@@ -188,6 +188,7 @@ describe('devices', () => {
       status: 400,
       serverMessage: 'requested tags [tag:nope] are invalid or not permitted',
     });
+    await expect(api.setDeviceTags(d.nodeId, [])).rejects.toMatchObject({ status: 400, serverMessage: expect.stringContaining('re-authenticate') });
     await api.setDeviceTags(d.nodeId, ['tag:web']);
   });
 
