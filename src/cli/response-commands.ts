@@ -10,6 +10,7 @@ import type { Approver } from '../engine/ports.js';
 import { createProgressPrinter } from '../engine/progress-printer.js';
 import { planRun, resumeRun, startRun, type PlannedStep, type RunOutcome } from '../engine/run-engine.js';
 import { resolveStateHome } from '../engine/state-dir.js';
+import { resolveTarget } from '../engine/resolve-target.js';
 import { apiTargetFromEnv } from '../tailnet/credentials.js';
 import { TailscaleClient } from '../tailnet/tailscale-client.js';
 import { loadConfig } from './config-file.js';
@@ -41,6 +42,8 @@ async function setUp(opts: ResponseCliOptions) {
 export async function respondCommand(device: string, opts: ResponseCliOptions): Promise<void> {
   const { config, deps } = await setUp(opts);
   const playbook = await findPlaybook(opts.playbook ?? 'node-compromise', deps.registry, opts.playbookDir ?? []);
+  // A mistyped device is a usage error (closest names, exit 2), not a run to keep.
+  resolveTarget(device, await deps.ports.tailnet.listDevices());
   const runId = deps.store.newRunId();
   const release = onInterrupt(runId);
   try {
@@ -91,7 +94,11 @@ function printOutcome(outcome: RunOutcome, json?: boolean): void {
     [
       `run ${outcome.runId}: ${outcome.status}${outcome.step ? ` at ${terminalSafeLine(outcome.step)}` : ''}`,
       ...(outcome.message ? [terminalSafe(outcome.message)] : []),
-      outcome.status === 'completed' ? `report data: tailnet-ir runs show ${outcome.runId}` : `state kept; continue with: tailnet-ir resume ${outcome.runId}`,
+      outcome.status === 'completed'
+        ? `report: tailnet-ir report ${outcome.runId} --format html --out report.html`
+        : outcome.status === 'aborted'
+          ? `the run is final; its journal and files are kept: tailnet-ir runs show ${outcome.runId}`
+          : `state kept; continue with: tailnet-ir resume ${outcome.runId}`,
     ].join('\n'),
   );
   process.exitCode = outcome.exitCode;

@@ -2,7 +2,7 @@
  * `plan`, `respond` and `resume` as a responder runs them: separate processes, credentials from
  * the environment, configuration from a file, against the simulated tailnet and a simulated host.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,14 @@ describe('plan, respond, resume', () => {
 
     const journal = await runCli(['journal', 'verify', paused.runId], { env });
     expect(journal.code, journal.stdout + journal.stderr).toBe(0);
+  });
+
+  it('a mistyped device is a usage error with the closest names; no run is created', async () => {
+    const home = `${env.TAILNET_IR_HOME}-typo`;
+    const r = await runCli(['respond', 'web-3', '--config', configFile], { env: { ...env, TAILNET_IR_HOME: home } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('device not found: "web-3". Did you mean: web-1');
+    expect(existsSync(home)).toBe(false);
   });
 
   it('without credentials: one line naming the variables, exit 2', async () => {
