@@ -47,7 +47,11 @@ export const configSchema = z
         jump: userAtHost.optional(),
         connectTimeout: duration.default(15_000),
         commandTimeout: duration.default(300_000),
-        /** Per-device addresses instead of the Tailscale address (out-of-band management). */
+        /**
+         * Per-device addresses instead of the Tailscale address (out-of-band management), keyed by
+         * node id, MagicDNS name or its first label (never the node's self-reported hostname).
+         * All connections use the one `jump` above: a per-device jump host is not supported yet.
+         */
         devices: z
           .record(
             z.string(),
@@ -56,7 +60,6 @@ export const configSchema = z
                 address: z.string().min(1),
                 port: z.number().int().min(1).max(65535).default(22),
                 user: z.string().optional(),
-                jump: userAtHost.optional(),
               })
               .strict(),
           )

@@ -25,7 +25,9 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnro
       const route = options.routeFor(oldDevice);
       const host = await options.connector.connect(route.target);
       try {
-        const argv = ['tailscale', 'up', '--reset', '--auth-key=file:/dev/stdin', `--hostname=${oldDevice.hostname}`];
+        // The MagicDNS label is assigned by the control server; `hostname` is what the compromised node claimed.
+        const name = oldDevice.name.split('.')[0] || oldDevice.hostname;
+        const argv = ['tailscale', 'up', '--reset', '--auth-key=file:/dev/stdin', `--hostname=${name}`];
         if (tags.length) argv.push(`--advertise-tags=${tags.join(',')}`);
         const discard = new Writable({ write: (_c, _e, cb) => cb() });
         const r = await host.run({ argv, timeoutMs: options.timeoutMs ?? 120_000, maxBytes: 64 * 1024, stdin: `${authKey}\n` }, discard);

@@ -47,13 +47,17 @@ export interface SshRoute {
 }
 
 /**
- * Where to SSH for a device: its entry under `ssh.devices` (by hostname, MagicDNS name or node
- * id) if there is one, else its Tailscale IPv4 address. The label is the device's hostname,
- * which the archive writer sanitises (it comes from the node).
+ * Where to SSH for a device: its entry under `ssh.devices` if there is one, else its Tailscale
+ * IPv4 address. Entries are matched by node id, MagicDNS name or its first label — names the
+ * control server assigns — and never by `hostname`, which the (compromised) node reports about
+ * itself: a node calling itself `web-2` must not be routed to web-2's management address. The
+ * label is the device's hostname, which the archive writer sanitises.
  */
 export function resolveSshRoute(device: Device, ssh: Config['ssh']): SshRoute {
-  const entry = ssh.devices[device.hostname] ?? ssh.devices[device.name] ?? ssh.devices[device.nodeId];
-  const jump = entry?.jump ?? ssh.jump;
+  const own = (key: string) => (Object.hasOwn(ssh.devices, key) ? ssh.devices[key] : undefined);
+  const fqdn = device.name.replace(/\.$/, '');
+  const entry = own(device.nodeId) ?? own(fqdn) ?? own(fqdn.split('.')[0] ?? fqdn);
+  const jump = ssh.jump;
   if (entry)
     return {
       target: { label: device.hostname, address: entry.address, port: entry.port, user: entry.user ?? ssh.user },

@@ -107,15 +107,15 @@ export const recreateDevice = defineActivity({
     const secret = key.key;
     if (!secret) throw new Error(`the API created key ${key.id} but returned no secret; revoke it in the admin console and retry`);
     const enrolled = await enroller.enrol({ runId: ctx.runId, oldDevice: plan.data.oldDevice as unknown as Device, authKey: secret, tags: plan.data.tags });
-    return { keyId: key.id, mintedAt, enrolMethod: enrolled.method, enrolDetail: enrolled.detail, tags: plan.data.tags, hostname: plan.data.oldDevice.hostname };
+    return { keyId: key.id, mintedAt, enrolMethod: enrolled.method, enrolDetail: enrolled.detail, tags: plan.data.tags, hostname: magicDnsLabel(plan.data.oldDevice) };
   },
   async check(plan, ctx) {
     const old = plan.data.oldDevice;
     const fresh = (await ctx.ports.tailnet.listDevices()).find(
-      (d) => d.nodeId !== old.nodeId && d.hostname === old.hostname && sameTags(d.tags ?? [], plan.data.tags) && d.created !== undefined && old.created !== null && d.created > old.created,
+      (d) => d.nodeId !== old.nodeId && d.hostname === magicDnsLabel(old) && sameTags(d.tags ?? [], plan.data.tags) && d.created !== undefined && old.created !== null && d.created > old.created,
     );
     return fresh
-      ? { done: true, output: { keyId: null, mintedAt: null, enrolMethod: 'unknown (found on resume)', enrolDetail: `device ${fresh.nodeId} already enrolled`, tags: plan.data.tags, hostname: old.hostname }, detail: `new device ${fresh.nodeId} exists` }
+      ? { done: true, output: { keyId: null, mintedAt: null, enrolMethod: 'unknown (found on resume)', enrolDetail: `device ${fresh.nodeId} already enrolled`, tags: plan.data.tags, hostname: magicDnsLabel(old) }, detail: `new device ${fresh.nodeId} exists` }
       : { done: false, detail: 'no re-enrolled device yet' };
   },
 });
@@ -180,4 +180,12 @@ async function findDevice(list: Promise<Device[]>, id: string, outputs: Readonly
     if (dev && (dev.nodeId === id || dev.id === id)) return dev;
   }
   throw new Error(`device ${id} is neither in the tailnet nor in this run's triage snapshot`);
+}
+
+/**
+ * The rebuilt host enrols under the old node's MagicDNS label, which the control server
+ * assigned; the old node's `hostname` is whatever the compromised machine claimed to be.
+ */
+function magicDnsLabel(d: { name: string; hostname: string }): string {
+  return d.name.split('.')[0] || d.hostname;
 }
