@@ -5,8 +5,8 @@
  * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
  * signature and every manifest hash.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Config } from '../core/config.js';
@@ -50,8 +50,9 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
     },
 
     async collect({ runId, device, route, signal, progress, attachments }) {
-      const archivePath = join(options.runDir(runId), 'evidence', `evidence-${runId}.tar.gz`);
-      await mkdir(dirname(archivePath), { recursive: true, mode: 0o700 });
+      // One archive per attempt: an attempt that failed or was interrupted keeps its archive (or
+      // its .partial) as evidence, and a resumed run collects into a fresh one beside it.
+      const archivePath = await freshArchivePath(join(options.runDir(runId), 'evidence'), runId, (options.now ?? (() => new Date()))());
       const result = await collectEvidence({
         connector: options.connector,
         collectors: options.collectors,
@@ -87,6 +88,17 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
         : { ok: false, detail: report.problems.map((p) => `${p.file}: ${p.problem}`).slice(0, 5).join('; ') };
     },
   };
+}
+
+async function freshArchivePath(dir: string, runId: string, now: Date): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const existing = new Set(await readdir(dir));
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  for (let n = 1; n < 1000; n++) {
+    const name = `evidence-${runId}-${stamp}${n > 1 ? `-${n}` : ''}.tar.gz`;
+    if (!existing.has(name) && !existing.has(`${name}.partial`)) return join(dir, name);
+  }
+  throw new CollectionFailedError(`too many evidence archives in ${dir}`);
 }
 
 async function readAttachments(a: { journalPath: string; extraFiles: { name: string; path: string }[] }): Promise<{ path: string; data: Buffer }[]> {

@@ -6,7 +6,8 @@ import type { ArtifactStore } from '../ports.js';
 
 /**
  * Collect evidence over SSH. Read-only on the node, so a resumed run collects again into a
- * fresh archive rather than trusting a half-written one.
+ * fresh archive (the evidence port names each attempt's archive apart and keeps earlier ones)
+ * rather than trusting a half-written one.
  */
 export const collectEvidence = defineActivity({
   name: 'collect-evidence',
