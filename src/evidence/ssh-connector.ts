@@ -228,6 +228,16 @@ class SshRemoteHost implements RemoteHost {
         if (result.exitCode === null && result.signal === null && !result.timedOut && !result.aborted && !result.truncated)
           result.connectionLost = this.lost;
         if (this.lost && result.exitCode === null) result.connectionLost = true;
+        // A hostile server may keep sending after we gave up on the command: stop listening and
+        // drop the channel, so nothing is written into a sink the caller has already closed.
+        if (channel) {
+          channel.removeAllListeners('data');
+          channel.stderr.removeAllListeners('data');
+          channel.on('data', () => undefined);
+          channel.stderr.on('data', () => undefined);
+          channel.on('error', () => undefined);
+          channel.destroy();
+        }
         resolve(result);
       };
       const stop = () => {
@@ -293,6 +303,7 @@ class SshRemoteHost implements RemoteHost {
         if (settled || result.timedOut || result.aborted) stop();
         if (command.stdin !== undefined) ch.end(command.stdin);
         ch.on('data', (chunk: Buffer) => {
+          if (settled) return;
           armIdle();
           if (result.truncated) return;
           let piece = chunk;
@@ -308,6 +319,7 @@ class SshRemoteHost implements RemoteHost {
           if (result.truncated) stop();
         });
         ch.stderr.on('data', (chunk: Buffer) => {
+          if (settled) return;
           armIdle();
           if (stderrBytes >= STDERR_EXCERPT_BYTES) return;
           const take = chunk.subarray(0, STDERR_EXCERPT_BYTES - stderrBytes);
