@@ -1,5 +1,6 @@
 import { isTailnetIrError, ExitCode } from '../core/errors.js';
 import { terminalSafe } from '../core/terminal-text.js';
+import { redactSecrets, redactString } from '../core/redact-secrets.js';
 import type { CommandReport } from '../engine/command-report.js';
 
 /** Print a command's result: JSON (one document on stdout) or the human rendering. */
@@ -13,15 +14,16 @@ export function emit(json: boolean | undefined, data: unknown, human: () => stri
 
 /** Render an error for the user and return the exit code it maps to. */
 export function reportError(err: unknown, json: boolean): number {
+  // Errors can quote what a server or a node said: mask anything secret-shaped before printing.
   if (isTailnetIrError(err)) {
-    if (json) process.stdout.write(`${JSON.stringify(err.toJSON())}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(redactSecrets(err.toJSON()))}\n`);
     else {
-      process.stderr.write(`error: ${terminalSafe(err.message)}\n`);
-      if (err.hint) process.stderr.write(`hint: ${terminalSafe(err.hint)}\n`);
+      process.stderr.write(`error: ${terminalSafe(redactString(err.message))}\n`);
+      if (err.hint) process.stderr.write(`hint: ${terminalSafe(redactString(err.hint))}\n`);
     }
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = redactString(err instanceof Error ? err.message : String(err));
   if (json) process.stdout.write(`${JSON.stringify({ error: 'internal', message })}\n`);
   else {
     process.stderr.write(`internal error: ${terminalSafe(message)}\n`);

@@ -8,7 +8,10 @@ export const REDACTED = '[REDACTED]';
 
 const tailscaleKey = /tskey-[A-Za-z0-9_-]+/g;
 const pemPrivateKey = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
-const bearer = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+// Credentials after an auth scheme: long and containing a digit, so prose ("Basic networking")
+// is left alone while real tokens and base64 user:password pairs are masked.
+const bearer = /\b(Bearer|Basic)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,}/g;
+const authorizationHeader = /\b(Authorization:\s*(?:Bearer|Basic))\s+[A-Za-z0-9._~+/=-]+/gi;
 
 const secretFieldNames = new Set(['key', 'secret', 'token', 'password', 'passwd', 'passphrase', 'authkey', 'auth_key', 'apikey', 'api_key', 'authorization', 'privatekey', 'private_key', 'ts_authkey', 'cookie']);
 
@@ -18,7 +21,11 @@ export function isSecretFieldName(name: string): boolean {
 }
 
 export function redactString(text: string): string {
-  return text.replace(pemPrivateKey, `${REDACTED} private key`).replace(tailscaleKey, `tskey-${REDACTED}`).replace(bearer, `$1 ${REDACTED}`);
+  return text
+    .replace(pemPrivateKey, `${REDACTED} private key`)
+    .replace(tailscaleKey, `tskey-${REDACTED}`)
+    .replace(authorizationHeader, `$1 ${REDACTED}`)
+    .replace(bearer, `$1 ${REDACTED}`);
 }
 
 /** A deep copy of `value` with secrets masked. Never mutates the input. */

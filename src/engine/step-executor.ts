@@ -91,7 +91,11 @@ export class StepExecutor {
     if (after.some((e) => e.type === 'step-failed')) return undefined;
     const digest = (intent.data as { planDigest: string }).planDigest;
     const planned = entries.findLast((e) => e.type === 'plan' && (e.data as { digest?: string }).digest === digest);
-    return planned ? { plan: (planned.data as { plan: Plan }).plan, digest } : undefined;
+    if (!planned) return undefined;
+    const plan = (planned.data as { plan: Plan }).plan;
+    // The journal stores plans with secret-shaped text masked; a plan that does not read back
+    // exactly as approved must not be applied from the journal: plan afresh (apply checks first).
+    return planDigest(plan) === digest ? { plan, digest } : undefined;
   }
 
   private context(stepId: string, scope: ScopeSnapshot, activity: AnyActivity, step: AnyStep, signal: AbortSignal): ActivityContext<unknown> {

@@ -60,6 +60,8 @@ export class OAuthTokenSource {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      // The body carries the client secret: never resend it to wherever a redirect points.
+      redirect: 'error',
     });
     const text = await res.text();
     let body: Record<string, unknown> = {};

@@ -450,7 +450,8 @@ function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
   } catch {
-    throw new ApiError({ status: 200, method: '?', path: '?', serverMessage: `the API answered with a body that is not JSON: ${body.slice(0, 80)}` });
+    // No excerpt of the body: it may be a response that carries a secret (a created key).
+    throw new ApiError({ status: 200, method: '?', path: '?', serverMessage: `the API answered with a body that is not JSON (${body.length} bytes)` });
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, isSecretFieldName, redactSecrets } from '../../../src/core/redact-secrets.js';
+import { REDACTED, isSecretFieldName, redactSecrets, redactString } from '../../../src/core/redact-secrets.js';
 
 // Built at run time so the fixture itself is not shaped like a real key in the source.
 const fakeAuthKey = ['tskey', 'auth', 'kEXAMPLE', 'NOTAREALSECRETxx'].join('-');
@@ -21,6 +21,12 @@ describe('redactSecrets', () => {
     const out = redactSecrets({ log: `x ${pem} y`, header: 'Authorization: Bearer abcdefghijklmnop' });
     expect(out.log).toBe(`x ${REDACTED} private key y`);
     expect(out.header).toBe(`Authorization: Bearer ${REDACTED}`);
+    expect(redactString('curl -H "X: Bearer eyJhbGciOi1JIUzI1NiJ9x"')).toBe(`curl -H "X: Bearer ${REDACTED}"`);
+  });
+
+  it('leaves prose that merely contains the words Basic or Bearer alone', () => {
+    // A policy comment must survive the journal unchanged, or resume would apply altered text.
+    for (const text of ['// Basic networking for the office', '// Bearer tokens are not used here anymore']) expect(redactString(text)).toBe(text);
   });
 
   it('does not mutate its input', () => {

@@ -21,6 +21,9 @@ import {
 import type { CompiledPolicy, Inventory } from '../../../../src/tailnet/policy/index.js';
 import { device, user } from './support.js';
 
+// Generous: these explore many generated tailnets and must not fail because the machine is busy.
+const PROPERTY_TIMEOUT_MS = 180_000;
+
 const USERS = ['u0@example.com', 'u1@example.com', 'u2@example.com', 'ir@example.com'];
 const TAGS = ['tag:t0', 'tag:t1', 'tag:t2'];
 const PORTS = ['22', '80', '443', '5432', '*', '80-443', '22,5432'];
@@ -180,7 +183,7 @@ describe('quarantine properties (generated tailnets)', () => {
     );
     // The generator must actually exercise the planner, not only its refusals.
     expect(ready / total).toBeGreaterThan(0.3);
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it('release after the target was deleted never proposes a text that fails its tests, and a later release restores the original bytes', () => {
     let parked = 0;
@@ -221,7 +224,7 @@ describe('quarantine properties (generated tailnets)', () => {
     expect(ready).toBeGreaterThan(20);
     expect(parked).toBeGreaterThan(5);
     expect(kept).toBeGreaterThan(5);
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it('release of a never-applied run finds nothing, and parse errors always carry line and column', () => {
     fc.assert(
