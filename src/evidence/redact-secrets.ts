@@ -3,6 +3,7 @@
  * .env). Values of secret-looking keys and anything shaped like a Tailscale key are replaced,
  * so auth keys never reach the archive. The redacted text is what gets hashed and archived.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
 
 const SECRET_KEY = /(AUTH_?KEY|AUTHKEY|SECRET|TOKEN|PASSWORD|PASSWD|PASS\b|API_?KEY|PRIVATE|CREDENTIAL|CLIENT_SECRET)/i;
@@ -36,22 +37,30 @@ const MAX_LINE = 1 << 20;
 
 /** Streaming redaction; lines longer than 1 MiB are emitted in pieces (tskey patterns still caught). */
 export class SecretRedactor extends Transform {
+  // Decodes across chunk boundaries: a multi-byte character split between two SSH packets must
+  // not turn into U+FFFD in the archived (hashed, signed) bytes.
+  private readonly decoder = new StringDecoder('utf8');
   private pending = '';
   redactions = 0;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.pending += chunk.toString('utf8');
+    this.pending += this.decoder.write(chunk);
     const lines = this.pending.split('\n');
     this.pending = lines.pop() ?? '';
+    let out = lines.length ? `${lines.map((l) => this.redact(l)).join('\n')}\n` : '';
     if (this.pending.length > MAX_LINE) {
-      lines.push(this.pending);
-      this.pending = '';
+      // An over-long line goes out in pieces, without inventing a newline, cut where no secret
+      // can straddle the cut (the next piece sees any key that starts near the end whole).
+      const cut = safeCut(this.pending, this.pending.length - CUT_OVERLAP);
+      out += this.redact(this.pending.slice(0, cut));
+      this.pending = this.pending.slice(cut);
     }
-    if (lines.length) this.push(`${lines.map((l) => this.redact(l)).join('\n')}\n`);
+    if (out) this.push(out);
     cb();
   }
 
   override _flush(cb: TransformCallback): void {
+    this.pending += this.decoder.end();
     if (this.pending) this.push(this.redact(this.pending));
     cb();
   }
@@ -61,4 +70,14 @@ export class SecretRedactor extends Transform {
     if (r !== line) this.redactions++;
     return r;
   }
+}
+
+const CUT_OVERLAP = 4096;
+
+/** A cut at or before `at` that falls on whitespace or a quote, so no key is split. */
+function safeCut(text: string, at: number): number {
+  for (let i = at; i > at - CUT_OVERLAP && i > 0; i--) if (/[\s"',;]/.test(text[i - 1]!)) return i;
+  // No separator nearby (binary-like data): at least never cut inside a Tailscale key.
+  const key = text.lastIndexOf('tskey-', at);
+  return key > at - CUT_OVERLAP && key > 0 ? key : at;
 }

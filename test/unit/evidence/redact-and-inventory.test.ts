@@ -64,3 +64,31 @@ describe('secret redaction in inspect output and command lines', () => {
     expect(redactLine('tailscale up --auth-key=file:/run/key')).toBe('tailscale up --auth-key=file:/run/key');
   });
 });
+
+describe('SecretRedactor across chunk boundaries', () => {
+  async function through(chunks: Buffer[]): Promise<string> {
+    const r = new SecretRedactor();
+    const out: Buffer[] = [];
+    r.on('data', (c: Buffer | string) => out.push(Buffer.from(c)));
+    const done = new Promise((resolve) => r.on('end', resolve));
+    for (const c of chunks) r.write(c);
+    r.end();
+    await done;
+    return Buffer.concat(out).toString('utf8');
+  }
+
+  it('keeps a multi-byte character split between two chunks intact', async () => {
+    const bytes = Buffer.from('open("café.py")\n', 'utf8');
+    const split = bytes.indexOf(0xa9); // the second byte of "é"
+    expect(await through([bytes.subarray(0, split), bytes.subarray(split)])).toBe('open("café.py")\n');
+  });
+
+  it('never adds a newline to an over-long line and never leaks a key cut in two', async () => {
+    const key = ['tskey', 'auth', 'kLONGLINE', 'NOTAREALSECRET0123456789'].join('-');
+    const filler = 'a'.repeat((1 << 20) - 10);
+    const out = await through([Buffer.from(filler), Buffer.from(` ${key} tail`)]);
+    expect(out).not.toContain('NOTAREALSECRET');
+    expect(out.split('\n')).toHaveLength(1);
+    expect(out.endsWith('[REDACTED] tail')).toBe(true);
+  });
+});
