@@ -15,7 +15,7 @@ import type { Approver, Ports, ProgressSink } from '../engine/ports.js';
 import type { EngineDeps } from '../engine/run-engine.js';
 import { RunStore } from '../engine/run-store.js';
 import { bundledCollectorsDir, loadCollectors, type CollectorDefinition } from '../evidence/collector-schema.js';
-import { createEvidenceCollector } from '../evidence/evidence-collector-adapter.js';
+import { createEvidenceCollector, readCollectedHostKeys } from '../evidence/evidence-collector-adapter.js';
 import type { HostTarget, RemoteConnector, RemoteHost } from '../evidence/remote-command.js';
 import { createSshConnector } from '../evidence/ssh-connector.js';
 import { createSshHostEnroller } from '../evidence/ssh-host-enroller.js';
@@ -59,7 +59,12 @@ export async function buildEngineDeps(o: WiringOptions): Promise<EngineDeps & { 
       operator: o.operator,
       now: () => o.clock.now(),
     }),
-    enroller: createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, o.config.ssh), timeoutMs: o.config.ssh.commandTimeout }),
+    enroller: createSshHostEnroller({
+      connector,
+      routeFor: (d) => resolveSshRoute(d, o.config.ssh),
+      compromisedHostKeys: (runId) => readCollectedHostKeys(store.runDir(runId)),
+      timeoutMs: o.config.ssh.commandTimeout,
+    }),
     clock: o.clock,
     progress: o.progress,
   };

@@ -24,8 +24,8 @@ export interface DrillLabOptions {
 
 export interface DrillLab {
   sim: RunningSim;
-  /** The target's simulated host; it stays up across the rebuild (same machine, new node). */
-  targetHost: RunningSimSshHost;
+  /** The target's simulated host; when the node is deleted it is "rebuilt" (same address, new host key). */
+  readonly targetHost: RunningSimSshHost;
   targetHostname: string;
   dir: string;
   /** Responder SSH key (OpenSSH private key, 0600) and the pinned known_hosts file. */
@@ -65,8 +65,7 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
       .map((d) => d.addresses[0]!)
       .slice(0, 4);
     const enrolledKeys: string[] = [];
-    const targetHost = await startSimSshHost({
-      profile: compromisedLinuxHost({
+    const profile = compromisedLinuxHost({
         device,
         peers,
         now: new Date(),
@@ -79,8 +78,20 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
             return { ok: false, message: err instanceof SimHttpError ? err.body.message : String(err) };
           }
         },
-      }),
-      authorizedKeys: [clientKey.public],
+      });
+    let targetHost = await startSimSshHost({ profile, authorizedKeys: [clientKey.public] });
+    // The rebuilt machine has a new SSH host key. Like a responder preparing the rebuild image,
+    // the lab pins it ahead of time; the host switches to it when the node is deleted, so
+    // re-enrolment reaches a host that is provably not the compromised one.
+    const rebuiltHostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    let rebuilding: Promise<void> = Promise.resolve();
+    sim.tailnet.onMutation((e) => {
+      if (e.action !== 'DELETE' || e.target.type !== 'NODE' || e.target.id !== device.nodeId) return;
+      rebuilding = rebuilding.then(async () => {
+        const port = targetHost.port;
+        await targetHost.close();
+        targetHost = await startSimSshHost({ profile, authorizedKeys: [clientKey.public], hostKey: rebuiltHostKey, port });
+      });
     });
     const identityFile = join(options.dir, 'responder_ed25519');
     const knownHostsFile = join(options.dir, 'known_hosts');
@@ -90,7 +101,8 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
     await writeFile(signingKeyFile, signingKey.private, { mode: 0o600 });
     await writeFile(`${signingKeyFile}.pub`, `${signingKey.public}\n`);
     await chmod(identityFile, 0o600);
-    await writeFile(knownHostsFile, `${targetHost.knownHostsLine}\n`);
+    const rebuiltLine = `[${targetHost.host}]:${targetHost.port} ${rebuiltHostKey.public.split(' ').slice(0, 2).join(' ')}`;
+    await writeFile(knownHostsFile, `${targetHost.knownHostsLine}\n${rebuiltLine}\n`);
     const allowedSignersFile = join(options.dir, 'allowed_signers');
     await writeFile(allowedSignersFile, `${drillSigner} namespaces="${DRILL_NAMESPACE}" ${signingKey.public}\n`);
     const config = configSchema.parse({
@@ -107,7 +119,9 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
     });
     return {
       sim,
-      targetHost,
+      get targetHost() {
+        return targetHost;
+      },
       targetHostname: device.hostname,
       dir: options.dir,
       identityFile,
@@ -118,6 +132,7 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
       enrolledKeys,
       apiEnv: { TAILSCALE_BASE_URL: sim.url, TAILSCALE_API_KEY: sim.token, TAILSCALE_TAILNET: '-' },
       close: async () => {
+        await rebuilding.catch(() => undefined);
         await targetHost.close();
         await sim.close();
       },

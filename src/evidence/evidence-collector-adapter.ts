@@ -5,7 +5,7 @@
  * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
  * signature and every manifest hash.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -72,6 +72,9 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
         throw new CollectionFailedError(`could not collect from ${device.name} at ${route.address}: ${host?.error ?? 'no connection'}`, {
           hint: `Nothing was lost: the run is paused. Check SSH reachability (${route.path} path), then \`tailnet-ir resume ${runId}\`.`,
         });
+      // Remember which host key the compromised node presented: re-enrolment refuses a host that
+      // still presents it (it was not rebuilt).
+      if (host.hostKeyFingerprint) await recordHostKey(options.runDir(runId), device.nodeId, host.hostKeyFingerprint);
       const failures = m.collectors.filter((c) => c.status === 'failed' || c.status === 'partial').map((c) => `${c.collector}: ${c.status}${c.reason ? ` (${c.reason})` : ""}`);
       return { archivePath, artifacts: m.artifacts.length, bytes: m.artifacts.reduce((n, a) => n + a.bytes, 0), failures };
     },
@@ -88,6 +91,25 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
         : { ok: false, detail: report.problems.map((p) => `${p.file}: ${p.problem}`).slice(0, 5).join('; ') };
     },
   };
+}
+
+/** `evidence/host-keys.json`: node id → SSH host-key fingerprint seen during collection. */
+export const HOST_KEYS_FILE = join('evidence', 'host-keys.json');
+
+async function recordHostKey(runDir: string, nodeId: string, fingerprint: string): Promise<void> {
+  const file = join(runDir, HOST_KEYS_FILE);
+  const known = await readCollectedHostKeys(runDir);
+  known[nodeId] = fingerprint;
+  await writeFile(`${file}.tmp`, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+export async function readCollectedHostKeys(runDir: string): Promise<Record<string, string>> {
+  try {
+    return JSON.parse(await readFile(join(runDir, HOST_KEYS_FILE), 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
 }
 
 async function freshArchivePath(dir: string, runId: string, now: Date): Promise<string> {

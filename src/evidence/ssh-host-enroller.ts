@@ -12,6 +12,8 @@ import type { SshRoute } from './ssh-setup.js';
 export interface SshHostEnrollerOptions {
   connector: RemoteConnector;
   routeFor: (device: Device) => SshRoute;
+  /** Host-key fingerprints this run saw on the compromised node, by node id. */
+  compromisedHostKeys: (runId: string) => Promise<Record<string, string>>;
   timeoutMs?: number;
 }
 
@@ -21,10 +23,16 @@ export class EnrolmentFailedError extends TailnetIrError {
 
 export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnroller {
   return {
-    async enrol({ oldDevice, authKey, tags }) {
+    async enrol({ runId, oldDevice, authKey, tags }) {
       const route = options.routeFor(oldDevice);
       const host = await options.connector.connect(route.target);
       try {
+        const seen = (await options.compromisedHostKeys(runId))[oldDevice.nodeId];
+        if (seen && seen === host.identity.hostKeyFingerprint)
+          throw new EnrolmentFailedError(
+            `${route.target.address} still presents the compromised node's SSH host key (${seen}): it has not been rebuilt, so it gets no auth key`,
+            { hint: 'Rebuild the host (a rebuild has a new host key), pin its new key in known_hosts, then resume. The minted key was revoked.' },
+          );
         // The MagicDNS label is assigned by the control server; `hostname` is what the compromised node claimed.
         const name = oldDevice.name.split('.')[0] || oldDevice.hostname;
         const argv = ['tailscale', 'up', '--reset', '--auth-key=file:/dev/stdin', `--hostname=${name}`];

@@ -9,6 +9,8 @@ const { Server, utils } = ssh2;
 
 export interface SimSshHostOptions {
   profile: HostProfile;
+  /** The host key (OpenSSH private + public); default a fresh ed25519 pair. */
+  hostKey?: { private: string; public: string };
   /** OpenSSH public key lines allowed to log in (authorized_keys). */
   authorizedKeys: string[];
   /** Loopback only. */
@@ -36,7 +38,7 @@ export interface RunningSimSshHost {
 export async function startSimSshHost(options: SimSshHostOptions): Promise<RunningSimSshHost> {
   const host = options.host ?? '127.0.0.1';
   if (!(host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) throw new Error(`simulated hosts listen on loopback only, not ${host}`);
-  const hostKeys = utils.generateKeyPairSync('ed25519');
+  const hostKeys = options.hostKey ?? utils.generateKeyPairSync('ed25519');
   const allowed = options.authorizedKeys.map((line) => {
     const key = utils.parseKey(line);
     if (key instanceof Error) throw new Error(`invalid authorized key: ${key.message}`);

@@ -99,6 +99,7 @@ export class SimTailnet {
   private readonly now: () => Date;
   private readonly checker: SimPolicyChecker;
   private nextDeviceNumber = 1;
+  private readonly listeners: Array<(entry: ConfigurationAuditLog) => void> = [];
 
   constructor(scenario: Scenario, options: SimTailnetOptions) {
     this.now = options.now ?? (() => new Date());
@@ -497,6 +498,11 @@ export class SimTailnet {
     return this.publicDevice(device, true);
   }
 
+  /** Drill hook: called after every audited mutation (e.g. to "rebuild" a deleted node's host). */
+  onMutation(listener: (entry: ConfigurationAuditLog) => void): void {
+    this.listeners.push(listener);
+  }
+
   // ---- audit log and settings --------------------------------------------------------------
 
   auditLog(query: { start?: string; end?: string; actor?: string[]; target?: string[]; event?: string[] } = {}): ConfigurationAuditLog[] {
@@ -590,7 +596,7 @@ export class SimTailnet {
     change: { old?: unknown; new?: unknown; actionDetails?: string },
     origin = 'CONFIG_API',
   ): void {
-    this.audit.push({
+    const entry: ConfigurationAuditLog = {
       eventTime: this.now().toISOString(),
       type: 'CONFIG',
       eventGroupID: randomUUID(),
@@ -599,7 +605,9 @@ export class SimTailnet {
       target,
       action,
       ...change,
-    });
+    };
+    this.audit.push(entry);
+    for (const l of this.listeners) l(entry);
   }
 }
 

@@ -106,7 +106,14 @@ export const recreateDevice = defineActivity({
     });
     const secret = key.key;
     if (!secret) throw new Error(`the API created key ${key.id} but returned no secret; revoke it in the admin console and retry`);
-    const enrolled = await enroller.enrol({ runId: ctx.runId, oldDevice: plan.data.oldDevice as unknown as Device, authKey: secret, tags: plan.data.tags });
+    let enrolled: { method: string; detail: string };
+    try {
+      enrolled = await enroller.enrol({ runId: ctx.runId, oldDevice: plan.data.oldDevice as unknown as Device, authKey: secret, tags: plan.data.tags });
+    } catch (err) {
+      // A pre-authorized key must not outlive a failed hand-over: revoke it now, not on resume.
+      await tailnet.deleteKey(key.id).catch(() => undefined);
+      throw err;
+    }
     return { keyId: key.id, mintedAt, enrolMethod: enrolled.method, enrolDetail: enrolled.detail, tags: plan.data.tags, hostname: magicDnsLabel(plan.data.oldDevice) };
   },
   async check(plan, ctx) {

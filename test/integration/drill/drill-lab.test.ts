@@ -23,7 +23,11 @@ describe('drill lab', () => {
   it('writes a 0600 responder key and a known_hosts file pinning the simulated host', () => {
     expect(statSync(lab.identityFile).mode & 0o777).toBe(0o600);
     expect(statSync(lab.signingKeyFile).mode & 0o777).toBe(0o600);
-    expect(readFileSync(lab.knownHostsFile, 'utf8').trim()).toBe(lab.targetHost.knownHostsLine);
+    // The compromised host's key, and the rebuilt host's key pinned ahead of the rebuild.
+    const lines = readFileSync(lab.knownHostsFile, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe(lab.targetHost.knownHostsLine);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).not.toBe(lines[0]);
   });
 
   it('refuses a target that is not in the scenario', async () => {

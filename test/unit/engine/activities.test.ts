@@ -123,6 +123,18 @@ describe('activities against the fake tailnet', () => {
     expect(() => recreateDevice.params.parse({ deviceId: 'x', tags: [] })).toThrow(/must be tagged/);
   });
 
+  it('recreate-device revokes the minted key at once when the hand-over fails', async () => {
+    const h = harness();
+    h.world.enroller.enrol = async () => {
+      throw new Error('host refused');
+    };
+    const ctx = h.ctx(recreateDevice, { deviceId: 'nWEB1CNTRL', tags: ['tag:web'] });
+    const plan = await recreateDevice.plan(ctx);
+    await expect(recreateDevice.apply(plan, ctx)).rejects.toThrow('host refused');
+    const key = h.tailnet.keys.find((k) => k.description === enrolmentKeyDescription('20260301-100000-abcdef'));
+    expect(key?.revoked ?? key?.invalid).toBeTruthy();
+  });
+
   it('enrolment key descriptions fit the API (≤ 50 chars, letters, digits, hyphens, spaces)', () => {
     const d = enrolmentKeyDescription('20260301-100000-abcdef');
     expect(d).toBe('tailnet-ir rebuild 20260301-100000-abcdef');

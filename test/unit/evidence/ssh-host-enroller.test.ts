@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../../src/core/config.js';
+import { EnrolmentFailedError, createSshHostEnroller } from '../../../src/evidence/ssh-host-enroller.js';
+import { resolveSshRoute } from '../../../src/evidence/ssh-setup.js';
+import type { Device } from '../../../src/tailnet/types.js';
+import { fakeConnector } from './support/fake-remote.js';
+
+const ssh = configSchema.parse({}).ssh;
+const oldDevice: Device = { id: '7', nodeId: 'nWEB2', addresses: ['100.64.0.7'], name: 'web-2.tail1.ts.net', hostname: 'evil-claims-web-9', user: 'alice@example.com', tags: ['tag:web'] };
+const fakeKey = ['tskey', 'auth', 'kTEST', 'NOTAREALSECRET'].join('-');
+
+describe('SSH host enroller', () => {
+  it('passes the key on stdin, never in argv, and enrols under the MagicDNS label', async () => {
+    const { connector, calls } = fakeConnector(() => ({ stdout: 'Success.\n' }));
+    const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({ nWEB2: 'SHA256:old' }) });
+    await enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: ['tag:web'] });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.argv.join(' ')).not.toContain(fakeKey);
+    expect(calls[0]!.argv).toContain('--auth-key=file:/dev/stdin');
+    expect(calls[0]!.argv).toContain('--hostname=web-2');
+  });
+
+  it("refuses a host that still presents the compromised node's host key (not rebuilt)", async () => {
+    // The fake host presents "SHA256:fake"; the run saw the same key on the compromised node.
+    const { connector, calls } = fakeConnector(() => ({ stdout: 'Success.\n' }));
+    const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({ nWEB2: 'SHA256:fake' }) });
+    await expect(enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [] })).rejects.toBeInstanceOf(EnrolmentFailedError);
+    expect(calls).toHaveLength(0);
+  });
+});
