@@ -1,6 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DrillLab } from '../../src/drill/drill-lab.js';
+import { startDrillLab, type DrillLab } from '../../src/drill/drill-lab.js';
+import { loadScenario } from '../../src/drill/sim/scenario.js';
 
 /** A tailnet-ir.yaml for the lab's simulated host; quarantine and its verification are automatic. */
 export function writeLabConfig(lab: DrillLab, device = 'web-2'): string {
@@ -25,4 +27,18 @@ export function writeLabConfig(lab: DrillLab, device = 'web-2'): string {
     ].join('\n'),
   );
   return file;
+}
+
+export interface ConfiguredLab {
+  lab: DrillLab;
+  configFile: string;
+  /** Environment for the CLI: the simulator's URL and token, a fresh state home, no agent. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** A drill lab, a config file for it and the CLI environment, for tests that run the real CLI. */
+export async function startConfiguredLab(prefix: string): Promise<ConfiguredLab> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const lab = await startDrillLab({ scenario: await loadScenario(), dir });
+  return { lab, configFile: writeLabConfig(lab), env: { ...process.env, ...lab.apiEnv, TAILNET_IR_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '', NO_COLOR: '1' } };
 }

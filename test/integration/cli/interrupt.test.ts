@@ -1,13 +1,9 @@
 /** Ctrl-C in the middle of `respond`: exit 130, the run is kept, `resume` finishes it. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDrillLab, type DrillLab } from '../../../src/drill/drill-lab.js';
-import { loadScenario } from '../../../src/drill/sim/scenario.js';
-import { writeLabConfig } from '../../support/lab-config.js';
+import type { DrillLab } from '../../../src/drill/drill-lab.js';
+import { startConfiguredLab } from '../../support/lab-config.js';
 import { runCli } from '../../support/run-cli.js';
 
 const entry = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
@@ -16,10 +12,7 @@ let env: NodeJS.ProcessEnv;
 let configFile: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tnir-interrupt-'));
-  lab = await startDrillLab({ scenario: await loadScenario(), dir });
-  configFile = writeLabConfig(lab);
-  env = { ...process.env, ...lab.apiEnv, TAILNET_IR_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '', NO_COLOR: '1' };
+  ({ lab, configFile, env } = await startConfiguredLab('tnir-interrupt-'));
 });
 afterAll(async () => lab?.close());
 

@@ -2,13 +2,10 @@
  * `plan`, `respond` and `resume` as a responder runs them: separate processes, credentials from
  * the environment, configuration from a file, against the simulated tailnet and a simulated host.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDrillLab, type DrillLab } from '../../../src/drill/drill-lab.js';
-import { loadScenario } from '../../../src/drill/sim/scenario.js';
-import { writeLabConfig } from '../../support/lab-config.js';
+import type { DrillLab } from '../../../src/drill/drill-lab.js';
+import { startConfiguredLab } from '../../support/lab-config.js';
 import { runCli } from '../../support/run-cli.js';
 
 let lab: DrillLab;
@@ -16,10 +13,7 @@ let env: NodeJS.ProcessEnv;
 let configFile: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tnir-respond-'));
-  lab = await startDrillLab({ scenario: await loadScenario(), dir });
-  configFile = writeLabConfig(lab);
-  env = { ...lab.apiEnv, TAILNET_IR_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
+  ({ lab, configFile, env } = await startConfiguredLab('tnir-respond-'));
 });
 afterAll(async () => lab?.close());
 
