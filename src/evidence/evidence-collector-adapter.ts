@@ -5,12 +5,12 @@
  * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
  * signature and every manifest hash.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Config } from '../core/config.js';
-import { TailnetIrError } from '../core/errors.js';
+import { ConflictError, TailnetIrError } from '../core/errors.js';
 import type { CollectionResult, CollectionRoute, EvidenceCollector, ProgressSink } from '../engine/ports.js';
 import type { Device } from '../tailnet/types.js';
 import { collectEvidence, type CollectProgress } from './collect-evidence.js';
@@ -36,6 +36,28 @@ export interface EvidenceCollectorOptions {
   now?: () => Date;
 }
 
+/**
+ * Where this collection attempt writes. Archives are never overwritten, and what an earlier
+ * attempt left (a partial archive after a crash, or one from a host that dropped the
+ * connection) is kept as it is, so a resumed collection takes the next free name:
+ * `evidence-RUN.tar.gz`, then `evidence-RUN-attempt-2.tar.gz`, ….
+ */
+export async function freshArchivePath(dir: string, runId: string, exists: (path: string) => Promise<boolean>, maxAttempts = 100): Promise<string> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const path = join(dir, attempt === 1 ? `evidence-${runId}.tar.gz` : `evidence-${runId}-attempt-${attempt}.tar.gz`);
+    if (!(await exists(path)) && !(await exists(`${path}.partial`))) return path;
+  }
+  throw new ConflictError(`${dir} already holds ${maxAttempts} collection attempts for run ${runId}; nothing was collected`, {
+    hint: 'Move the old attempts elsewhere (they are evidence: keep them), then resume.',
+  });
+}
+
+const pathExists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
 export class CollectionFailedError extends TailnetIrError {
   override readonly code = 'collection-failed';
 }
@@ -50,8 +72,9 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
     },
 
     async collect({ runId, device, route, signal, progress, attachments }) {
-      const archivePath = join(options.runDir(runId), 'evidence', `evidence-${runId}.tar.gz`);
-      await mkdir(dirname(archivePath), { recursive: true, mode: 0o700 });
+      const evidenceDir = join(options.runDir(runId), 'evidence');
+      await mkdir(evidenceDir, { recursive: true, mode: 0o700 });
+      const archivePath = await freshArchivePath(evidenceDir, runId, pathExists);
       const result = await collectEvidence({
         connector: options.connector,
         collectors: options.collectors,
