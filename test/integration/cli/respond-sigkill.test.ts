@@ -9,7 +9,7 @@
  * the request is in flight: the simulator may then apply it after the process died (the
  * engine never saw the answer) or not at all; resume must cope with both.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,17 +20,26 @@ import { journalHas, readJournal, runCliKillable, soleRunId } from '../../suppor
 import { writeLabConfig } from '../../support/lab-config.js';
 
 const mutatingSteps = ['quarantine', 'revoke-keys', 'delete-device', 'recreate', 'release-quarantine'];
+// `collecting`: mid-collection, once the partial archive exists (collection is re-run on resume
+// into a new archive; the partial one is kept).
 // `minted`: the moment the simulator has created the one-off rebuild key, before the process
 // could hand it to the host (the one crash resume cannot undo without a second key).
-type KillPoint = [type: 'intent' | 'done' | 'minted' | 'never', step: string];
+type KillPoint = [type: 'intent' | 'done' | 'collecting' | 'minted' | 'never', step: string];
 const killPoints: KillPoint[] = [
   ['never', '(control run)'],
   ...mutatingSteps.flatMap((s) => [['intent', s] as KillPoint, ['done', s] as KillPoint]),
+  ['collecting', 'collect'],
   ['minted', 'recreate'],
 ];
 
 function rebuildKeyMinted(lab: DrillLab): boolean {
   return lab.sim.tailnet.auditLog().some((e) => e.action === 'CREATE' && e.target.type === 'API_KEY');
+}
+
+function partialArchiveExists(home: string): boolean {
+  const id = soleRunId(home);
+  const dir = id && join(home, 'runs', id, 'evidence');
+  return Boolean(dir && existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.partial')));
 }
 
 async function startLab(): Promise<{ lab: DrillLab; env: NodeJS.ProcessEnv; home: string; configFile: string }> {
@@ -52,7 +61,7 @@ describe.concurrent('respond SIGKILLed at a step boundary, resumed by new proces
       const first = await runCliKillable(['respond', 'web-2', '--config', configFile, '--approve', 'all', '--json'], {
         env,
         timeoutMs: 60_000,
-        ...(type === 'never' ? {} : { killWhen: type === 'minted' ? () => rebuildKeyMinted(lab) : journalHas(home, type, step) }),
+        ...(type === 'never' ? {} : { killWhen: type === 'minted' ? () => rebuildKeyMinted(lab) : type === 'collecting' ? () => partialArchiveExists(home) : journalHas(home, type, step) }),
       });
       const enrolledAtKill = lab.enrolledKeys.length;
       const runId = soleRunId(home)!;
@@ -109,6 +118,12 @@ describe.concurrent('respond SIGKILLed at a step boundary, resumed by new proces
       expect(web2After).toHaveLength(1);
       expect(web2After[0]!.nodeId).not.toBe(web2Before.nodeId);
       expect(web2After[0]!.tags).toEqual(web2Before.tags);
+
+      if (type === 'collecting') {
+        // The interrupted attempt's partial archive is kept; the sealed archive is a new attempt.
+        const files = readdirSync(join(home, 'runs', runId, 'evidence'));
+        expect(files).toEqual(expect.arrayContaining([`evidence-${runId}.tar.gz.partial`, `evidence-${runId}-attempt-2.tar.gz.sig`]));
+      }
 
       const verify = await runCliKillable(['journal', 'verify', runId, '--json'], { env, timeoutMs: 30_000 });
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
