@@ -1,6 +1,5 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { configSchema, type Config } from '../core/config.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { closestDeviceNames } from '../tailnet/policy/index.js';
@@ -11,6 +10,7 @@ import type { Scenario } from './sim/scenario.js';
 import { startSimServer, type RunningSim } from './sim/sim-server.js';
 import { SimHttpError } from './sim/sim-tailnet.js';
 import { DRILL_NAMESPACE } from '../evidence/sshsig.js';
+import { generateEd25519KeyPair } from '../evidence/ed25519-keypair.js';
 
 export const drillSigner = 'drill@tailnet-ir';
 
@@ -57,8 +57,8 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
     const device = sim.tailnet.listDevices(true).find((d) => d.hostname === targetName || d.nodeId === targetName || d.name === targetName);
     if (!device)
       throw new NotFoundError(`device of scenario ${options.scenario.name}`, targetName, { suggestions: closestDeviceNames(sim.tailnet.listDevices(false), targetName) });
-    const clientKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'tailnet-ir drill responder' });
-    const signingKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'tailnet-ir drill evidence' });
+    const clientKey = generateEd25519KeyPair({ comment: 'tailnet-ir drill responder' });
+    const signingKey = generateEd25519KeyPair({ comment: 'tailnet-ir drill evidence' });
     const peers = sim.tailnet
       .listDevices(false)
       .filter((d) => d.nodeId !== device.nodeId)
@@ -83,7 +83,7 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
     // The rebuilt machine has a new SSH host key. Like a responder preparing the rebuild image,
     // the lab pins it ahead of time; the host switches to it when the node is deleted, so
     // re-enrolment reaches a host that is provably not the compromised one.
-    const rebuiltHostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    const rebuiltHostKey = generateEd25519KeyPair();
     let rebuilding: Promise<void> = Promise.resolve();
     sim.tailnet.onMutation((e) => {
       if (e.action !== 'DELETE' || e.target.type !== 'NODE' || e.target.id !== device.nodeId) return;

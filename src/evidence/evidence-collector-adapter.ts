@@ -5,12 +5,12 @@
  * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
  * signature and every manifest hash.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Config } from '../core/config.js';
-import { TailnetIrError } from '../core/errors.js';
+import { ConflictError, TailnetIrError } from '../core/errors.js';
 import type { CollectionResult, CollectionRoute, EvidenceCollector, ProgressSink } from '../engine/ports.js';
 import type { Device } from '../tailnet/types.js';
 import { collectEvidence, type CollectProgress } from './collect-evidence.js';
@@ -36,6 +36,28 @@ export interface EvidenceCollectorOptions {
   now?: () => Date;
 }
 
+/**
+ * Where this collection attempt writes. Archives are never overwritten, and what an earlier
+ * attempt left (a partial archive after a crash, or one from a host that dropped the
+ * connection) is kept as it is, so a resumed collection takes the next free name:
+ * `evidence-RUN.tar.gz`, then `evidence-RUN-attempt-2.tar.gz`, ….
+ */
+export async function freshArchivePath(dir: string, runId: string, exists: (path: string) => Promise<boolean>, maxAttempts = 100): Promise<string> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const path = join(dir, attempt === 1 ? `evidence-${runId}.tar.gz` : `evidence-${runId}-attempt-${attempt}.tar.gz`);
+    if (!(await exists(path)) && !(await exists(`${path}.partial`))) return path;
+  }
+  throw new ConflictError(`${dir} already holds ${maxAttempts} collection attempts for run ${runId}; nothing was collected`, {
+    hint: 'Move the old attempts elsewhere (they are evidence: keep them), then resume.',
+  });
+}
+
+const pathExists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
 export class CollectionFailedError extends TailnetIrError {
   override readonly code = 'collection-failed';
 }
@@ -50,9 +72,9 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
     },
 
     async collect({ runId, device, route, signal, progress, attachments }) {
-      // One archive per attempt: an attempt that failed or was interrupted keeps its archive (or
-      // its .partial) as evidence, and a resumed run collects into a fresh one beside it.
-      const archivePath = await freshArchivePath(join(options.runDir(runId), 'evidence'), runId, (options.now ?? (() => new Date()))());
+      const evidenceDir = join(options.runDir(runId), 'evidence');
+      await mkdir(evidenceDir, { recursive: true, mode: 0o700 });
+      const archivePath = await freshArchivePath(evidenceDir, runId, pathExists);
       const result = await collectEvidence({
         connector: options.connector,
         collectors: options.collectors,
@@ -110,17 +132,6 @@ export async function readCollectedHostKeys(runDir: string): Promise<Record<stri
   } catch {
     return {};
   }
-}
-
-async function freshArchivePath(dir: string, runId: string, now: Date): Promise<string> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const existing = new Set(await readdir(dir));
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  for (let n = 1; n < 1000; n++) {
-    const name = `evidence-${runId}-${stamp}${n > 1 ? `-${n}` : ''}.tar.gz`;
-    if (!existing.has(name) && !existing.has(`${name}.partial`)) return join(dir, name);
-  }
-  throw new CollectionFailedError(`too many evidence archives in ${dir}`);
 }
 
 async function readAttachments(a: { journalPath: string; extraFiles: { name: string; path: string }[] }): Promise<{ path: string; data: Buffer }[]> {

@@ -8,6 +8,7 @@ import ssh2, { type ParsedKey } from 'ssh2';
 // ssh2 is CommonJS: take its members from the default export (named ESM imports fail under Node).
 const { OpenSSHAgent, utils } = ssh2;
 import { CredentialsError } from '../core/errors.js';
+import { generateEd25519KeyPair } from './ed25519-keypair.js';
 import { sha256Fingerprint } from './host-keys.js';
 import { EVIDENCE_NAMESPACE, type Ed25519Signer } from './sshsig.js';
 
@@ -73,7 +74,7 @@ export interface GeneratedSigningKey {
 }
 
 export function generateSigningKey(identity: string, passphrase?: string): GeneratedSigningKey {
-  const pair = utils.generateKeyPairSync('ed25519', {
+  const pair = generateEd25519KeyPair({
     comment: identity,
     ...(passphrase ? { passphrase, cipher: 'aes256-ctr', rounds: 16 } : {}),
   });

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { startDrillLab, type DrillLab } from '../../src/drill/drill-lab.js';
 import { loadScenario } from '../../src/drill/sim/scenario.js';
 
-/** A tailnet-ir.yaml for the lab's simulated host; quarantine and its verification are automatic. */
-export function writeLabConfig(lab: DrillLab, device = 'web-2'): string {
+/**
+ * A tailnet-ir.yaml for the lab's simulated host; quarantine and its verification are automatic.
+ * `sshPort` overrides where SSH is expected (e.g. a closed port: the host is unreachable).
+ */
+export function writeLabConfig(lab: DrillLab, device = 'web-2', options: { sshPort?: number } = {}): string {
   const file = join(lab.dir, 'tailnet-ir.yaml');
   writeFileSync(
     file,
@@ -17,7 +20,7 @@ export function writeLabConfig(lab: DrillLab, device = 'web-2'): string {
       `  identityFile: ${lab.identityFile}`,
       `  knownHosts: ${lab.knownHostsFile}`,
       '  devices:',
-      `    ${device}: { address: 127.0.0.1, port: ${lab.targetHost.port} }`,
+      `    ${device}: { address: 127.0.0.1, port: ${options.sshPort ?? lab.targetHost.port} }`,
       'evidence:',
       `  signingKey: ${lab.signingKeyFile}`,
       'approvals:',

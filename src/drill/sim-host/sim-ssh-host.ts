@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
+import { generateEd25519KeyPair } from '../../evidence/ed25519-keypair.js';
 import { splitCommandLine } from './command-line.js';
 import { answerLookup, type CommandAnswer, type HostProfile } from './host-profile.js';
 
@@ -38,7 +39,7 @@ export interface RunningSimSshHost {
 export async function startSimSshHost(options: SimSshHostOptions): Promise<RunningSimSshHost> {
   const host = options.host ?? '127.0.0.1';
   if (!(host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) throw new Error(`simulated hosts listen on loopback only, not ${host}`);
-  const hostKeys = options.hostKey ?? utils.generateKeyPairSync('ed25519');
+  const hostKeys = options.hostKey ?? generateEd25519KeyPair();
   const allowed = options.authorizedKeys.map((line) => {
     const key = utils.parseKey(line);
     if (key instanceof Error) throw new Error(`invalid authorized key: ${key.message}`);

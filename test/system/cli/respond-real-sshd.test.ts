@@ -1,0 +1,148 @@
+/**
+ * The node-compromise playbook through the real CLI with a real OpenSSH sshd as the
+ * compromised host (the lab's fake `tailscale`, `journalctl`, `systemctl` on its PATH) and the
+ * simulated tailnet as the control plane: collection over real SSH, the archive's signature
+ * checked by stock `ssh-keygen -Y verify`, and re-enrolment over SSH with the key on stdin,
+ * which the fake `tailscale up` records and this test hands to the simulator's enrol endpoint.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDrillLab, type DrillLab } from '../../../src/drill/drill-lab.js';
+import { loadScenario } from '../../../src/drill/sim/scenario.js';
+import { runCliKillable, soleRunId } from '../../support/cli-process.js';
+import { readArchive } from '../support/archive-reader.js';
+import { requireSystem } from '../support/requirements.js';
+import { fakeNodeBin, freeLoopbackPort, startSshd, type SshdInstance } from '../support/sshd-lab.js';
+
+const signer = 'ir@example.test';
+
+/** `ssh-keygen -Y verify` with the archive on stdin; asynchronous (the simulator lives in this process). */
+function sshKeygenVerify(allowedSigners: string, archive: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ssh-keygen', ['-Y', 'verify', '-f', allowedSigners, '-I', signer, '-n', 'tailnet-ir-evidence', '-s', `${archive}.sig`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+    child.stdin.end(readFileSync(archive));
+  });
+}
+
+describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a real sshd'))('respond with a real OpenSSH host and the simulated tailnet', () => {
+  let dir: string;
+  let lab: DrillLab;
+  let sshd: SshdInstance;
+  let enrolFile: string;
+  let configFile: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tnir-sys-respond-'));
+    lab = await startDrillLab({ scenario: await loadScenario(), dir: join(dir, 'lab') });
+    enrolFile = join(dir, 'enrolment');
+    sshd = await startSshd({
+      address: '127.0.0.1',
+      port: await freeLoopbackPort(),
+      authorizedKeys: [readFileSync(`${lab.identityFile}.pub`, 'utf8').trim()],
+      setEnv: { PATH: `${fakeNodeBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, FAKE_TAILSCALE_ENROL_FILE: enrolFile },
+    });
+    const knownHosts = join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+    configFile = join(dir, 'tailnet-ir.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'responders: [group:incident-response]',
+        'ssh:',
+        '  user: root',
+        `  identityFile: ${lab.identityFile}`,
+        `  knownHosts: ${knownHosts}`,
+        '  devices:',
+        `    web-2: { address: 127.0.0.1, port: ${sshd.port} }`,
+        'evidence:',
+        `  signingKey: ${lab.signingKeyFile}`,
+        `  signerIdentity: ${signer}`,
+        'approvals: { default: manual }',
+        '',
+      ].join('\n'),
+    );
+    env = { ...lab.apiEnv, TAILNET_IR_HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
+  });
+
+  afterAll(async () => {
+    await sshd?.stop();
+    await lab?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('collects over real SSH, the archive verifies with ssh-keygen, the host re-enrols from stdin, nothing leaks the key', async () => {
+    // The rebuilt host's `tailscale up` (the fake) leaves what it read; hand it to the control plane.
+    let enrolled: { status: number; body: string } | undefined;
+    let enrolledKey = '';
+    const enrolWatcher = setInterval(() => {
+      if (enrolled || enrolledKey || !existsSync(enrolFile)) return;
+      const [host, tags, key] = readFileSync(enrolFile, 'utf8').split('\n');
+      enrolledKey = key ?? '';
+      expect(statSync(enrolFile).mode & 0o777).toBe(0o600);
+      expect(tags).toBe('tag:web');
+      void fetch(`${lab.sim.url}/sim/v0/enroll`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${lab.sim.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ authKey: enrolledKey, hostname: host }),
+      }).then(async (r) => (enrolled = { status: r.status, body: await r.text() }));
+    }, 100);
+
+    let r;
+    try {
+      r = await runCliKillable(['respond', 'web-2', '--config', configFile, '--approve', 'all', '--json'], { env, timeoutMs: 150_000 });
+    } finally {
+      clearInterval(enrolWatcher);
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const outcome = JSON.parse(r.stdout) as { runId: string; status: string; outputs: Record<string, Record<string, unknown>> };
+    expect(outcome.status).toBe('completed');
+    expect(enrolled?.status, enrolled?.body).toBe(200);
+
+    // Collection went to the real sshd, not to the drill's simulated host.
+    expect(lab.targetHost.commandLog).toEqual([]);
+    const seal = outcome.outputs['seal'] as { archivePath: string; signaturePath: string };
+    // allowed_signers for the evidence namespace, from the configured signing key.
+    writeFileSync(join(dir, 'allowed_signers'), `${signer} namespaces="tailnet-ir-evidence" ${readFileSync(`${lab.signingKeyFile}.pub`, 'utf8').trim()}\n`);
+    const good = await sshKeygenVerify(join(dir, 'allowed_signers'), seal.archivePath);
+    expect(good.code, good.out).toBe(0);
+    expect(good.out).toContain(`Good "tailnet-ir-evidence" signature for ${signer}`);
+    // The drill's allowed_signers names the same key for the drill namespace only: refused.
+    const drillOnly = await sshKeygenVerify(lab.allowedSignersFile, seal.archivePath);
+    expect(drillOnly.code).not.toBe(0);
+
+    const entries = await readArchive(seal.archivePath);
+    const status = [...entries].find(([name]) => name.includes('tailscale-client') && /status/.test(name));
+    expect(status, [...entries.keys()].join('\n')).toBeDefined();
+    // The fake answers with the machine's real hostname: the artifact came from the sshd host.
+    expect(status![1].toString('utf8')).toContain(`"HostName":"${hostname()}"`);
+    expect(entries.has('manifest.json')).toBe(true);
+
+    // Re-enrolment: one new node with the old tags; the key only ever went over stdin.
+    const audit = lab.sim.tailnet.auditLog();
+    expect(audit.filter((e) => e.action === 'CREATE' && e.target.type === 'NODE')).toHaveLength(1);
+    expect(lab.sim.tailnet.listDevices(false).filter((d) => d.hostname === 'web-2').map((d) => d.tags)).toEqual([['tag:web']]);
+    expect(enrolledKey.length).toBeGreaterThan(10);
+    const runDir = join(env.TAILNET_IR_HOME!, 'runs', soleRunId(env.TAILNET_IR_HOME!)!);
+    const leaks: string[] = [];
+    const walk = (d: string): void => {
+      for (const name of readdirSync(d)) {
+        const p = join(d, name);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (readFileSync(p, 'latin1').includes(enrolledKey)) leaks.push(p);
+      }
+    };
+    walk(runDir);
+    for (const [name, data] of entries) if (data.toString('latin1').includes(enrolledKey)) leaks.push(`archive:${name}`);
+    expect(leaks).toEqual([]);
+    expect(r.stdout + r.stderr).not.toContain(enrolledKey);
+  });
+});
