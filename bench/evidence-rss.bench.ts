@@ -40,7 +40,7 @@ try {
     }
   }, 20);
   const archive = join(lab.dir, 'big.tar.gz');
-  const r = await collectOnce(lab, argv, archive, process.env.BENCH_NO_VERIFY ? { verifyAfterSeal: false } : {});
+  const r = await collectOnce(lab, argv, archive, { selfCheck: process.env.BENCH_FULL_CHECK ? 'full' : 'quick' });
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss);
   rmSync(archive, { force: true });
