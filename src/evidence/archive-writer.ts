@@ -95,6 +95,10 @@ class PositionalWritable extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.writer.append(chunk).then(() => cb(), cb);
   }
+  /** A stored block arrives as many small parts: one writev instead of a write each. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.writer.appendv(chunks.map((c) => c.chunk)).then(() => cb(), cb);
+  }
 }
 
 export class EvidenceArchiveWriter {
@@ -222,6 +226,19 @@ export class EvidenceArchiveWriter {
       const { bytesWritten } = await this.file.write(data, off, data.length - off, this.position);
       off += bytesWritten;
       this.position += bytesWritten;
+    }
+  }
+
+  /** @internal Append several buffers at the current position with one writev where possible. */
+  async appendv(parts: Buffer[]): Promise<void> {
+    const rest = parts.filter((p) => p.length > 0);
+    while (rest.length) {
+      const { bytesWritten } = await this.file.writev(rest, this.position);
+      this.position += bytesWritten;
+      // Short write: drop what was written and continue with the remainder.
+      let skip = bytesWritten;
+      while (rest.length && skip >= (rest[0] as Buffer).length) skip -= (rest.shift() as Buffer).length;
+      if (skip > 0 && rest.length) rest[0] = (rest[0] as Buffer).subarray(skip);
     }
   }
 
