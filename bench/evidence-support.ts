@@ -51,7 +51,7 @@ export async function collectOnce(
   lab: BenchLab,
   argv: string[],
   archivePath: string,
-  opts: { compressionLevel?: number; verifyAfterSeal?: boolean } = {},
+  opts: { compressionLevel?: number; selfCheck?: 'quick' | 'full' } = {},
 ): Promise<{ seconds: number; bytes: number }> {
   const collector = parseCollector(
     `id: bench\ndescription: bench\nartifacts:\n  - name: artifact.bin\n    argv: ${JSON.stringify(argv)}\n    timeoutSeconds: 3600\n    maxBytes: 68719476736\n`,

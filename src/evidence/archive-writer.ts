@@ -26,6 +26,30 @@ export interface EntryDigest {
   bytes: number;
 }
 
+/** Where one entry lies in the file, recorded while writing so the sealed archive can be
+ *  checked without inflating it again (see sealed-archive-check.ts). */
+export interface EntryLayout {
+  name: string;
+  /** Offset and bytes of the stored gzip member holding (previous padding + tar header). */
+  headerAt: number;
+  header: Buffer;
+  /** Zero bytes of the previous entry's padding at the start of that member. */
+  padding: number;
+  /** Compressed data members that follow the header member. */
+  dataAt: number;
+  dataBytes: number;
+  size: number;
+  sha256: string;
+}
+
+export interface ArchiveLayout {
+  /** File size when sealed. */
+  size: number;
+  entries: EntryLayout[];
+  /** Offset of the last member (previous padding + the two zero blocks). */
+  endAt: number;
+}
+
 export interface ArchiveWriterOptions {
   /** gzip level 0–9 for data that compresses; incompressible blocks are stored. Default 1:
    *  in an incident, collection speed matters more than the last 20% of archive size. */
@@ -71,6 +95,10 @@ class PositionalWritable extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.writer.append(chunk).then(() => cb(), cb);
   }
+  /** A stored block arrives as many small parts: one writev instead of a write each. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    this.writer.appendv(chunks.map((c) => c.chunk)).then(() => cb(), cb);
+  }
 }
 
 export class EvidenceArchiveWriter {
@@ -82,6 +110,8 @@ export class EvidenceArchiveWriter {
   private readonly level: number;
   /** Entries are written one at a time, in call order. */
   private lock: Promise<void> = Promise.resolve();
+  private readonly entries: EntryLayout[] = [];
+  private endAt = -1;
 
   private constructor(
     readonly path: string,
@@ -133,6 +163,7 @@ export class EvidenceArchiveWriter {
     const name = this.uniqueName(path);
     return this.exclusive(async () => {
       const slot = await this.reserveHeader(name);
+      const dataAt = this.position;
       const sink = new HashingWritable(new BlockCompressor(new PositionalWritable(this), this.level));
       let result: T;
       try {
@@ -141,8 +172,9 @@ export class EvidenceArchiveWriter {
         sink.end();
         await finished(sink);
       }
-      await this.fillHeader(slot, name, sink.bytes);
-      return { digest: { path: name, sha256: sink.hash.digest('hex'), bytes: sink.bytes }, result };
+      const digest = { path: name, sha256: sink.hash.digest('hex'), bytes: sink.bytes };
+      await this.fillHeader(slot, digest, dataAt);
+      return { digest, result };
     });
   }
 
@@ -151,12 +183,14 @@ export class EvidenceArchiveWriter {
     this.assertOpen();
     const name = this.uniqueName(path);
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const digest = { path: name, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
     await this.exclusive(async () => {
       const slot = await this.reserveHeader(name);
+      const dataAt = this.position;
       if (buf.length) await this.append(gzipSync(buf, { level: this.level }));
-      await this.fillHeader(slot, name, buf.length);
+      await this.fillHeader(slot, digest, dataAt);
     });
-    return { path: name, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
+    return digest;
   }
 
   /** Write the end-of-archive marker, sync, and rename into place. */
@@ -164,11 +198,17 @@ export class EvidenceArchiveWriter {
     this.assertOpen();
     this.sealed = true;
     await this.exclusive(async () => {
+      this.endAt = this.position;
       await this.append(gzipSync(Buffer.concat([Buffer.alloc(this.owedPadding), TAR_END])));
       await this.file.sync();
       await this.file.close();
       await rename(`${this.path}.partial`, this.path);
     });
+  }
+
+  /** Where every entry was written (complete once finalized). */
+  layout(): ArchiveLayout {
+    return { size: this.position, entries: [...this.entries], endAt: this.endAt };
   }
 
   /** Give up: remove the partial archive. */
@@ -186,6 +226,19 @@ export class EvidenceArchiveWriter {
       const { bytesWritten } = await this.file.write(data, off, data.length - off, this.position);
       off += bytesWritten;
       this.position += bytesWritten;
+    }
+  }
+
+  /** @internal Append several buffers at the current position with one writev where possible. */
+  async appendv(parts: Buffer[]): Promise<void> {
+    const rest = parts.filter((p) => p.length > 0);
+    while (rest.length) {
+      const { bytesWritten } = await this.file.writev(rest, this.position);
+      this.position += bytesWritten;
+      // Short write: drop what was written and continue with the remainder.
+      let skip = bytesWritten;
+      while (rest.length && skip >= (rest[0] as Buffer).length) skip -= (rest.shift() as Buffer).length;
+      if (skip > 0 && rest.length) rest[0] = (rest[0] as Buffer).subarray(skip);
     }
   }
 
@@ -210,10 +263,20 @@ export class EvidenceArchiveWriter {
     return slot;
   }
 
-  private async fillHeader(slot: { at: number; padding: number }, name: string, size: number): Promise<void> {
-    const header = encodeFileHeader(name, size, this.options.mtime ?? new Date());
+  private async fillHeader(slot: { at: number; padding: number }, digest: EntryDigest, dataAt: number): Promise<void> {
+    const header = encodeFileHeader(digest.path, digest.bytes, this.options.mtime ?? new Date());
     const member = storedGzipMember(Buffer.concat([Buffer.alloc(slot.padding), header]));
     await this.file.write(member, 0, member.length, slot.at);
-    this.owedPadding = tarPadding(size);
+    this.owedPadding = tarPadding(digest.bytes);
+    this.entries.push({
+      name: digest.path,
+      headerAt: slot.at,
+      header: member,
+      padding: slot.padding,
+      dataAt,
+      dataBytes: this.position - dataAt,
+      size: digest.bytes,
+      sha256: digest.sha256,
+    });
   }
 }

@@ -43,6 +43,8 @@ export interface CollectCliOptions {
   drill?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** Re-read and inflate the whole sealed archive before exiting (default: the quick check). */
+  fullCheck?: boolean;
 }
 
 /** `user@host[:port]`, `user@[v6]:port`. */
@@ -171,6 +173,7 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
       onProgress: progressPrinter(!opts.json && process.stderr.isTTY ? process.stderr : undefined),
       namespace: opts.drill ? DRILL_NAMESPACE : EVIDENCE_NAMESPACE,
       ...(signer ? { signer } : {}),
+      selfCheck: opts.fullCheck ? 'full' : 'quick',
     });
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -189,6 +192,7 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     collectors: m.collectors,
     skipped: m.skipped.length,
     aborted: m.aborted,
+    selfCheck: result.selfCheck,
   };
   if (m.aborted) process.exitCode = ExitCode.interrupted;
   else if (failedHosts.some((h) => h.errorCode === 'host-key-rejected')) process.exitCode = ExitCode.conflict;

@@ -1,7 +1,7 @@
 /**
  * The collector runner: connect to each host, run the collectors' commands, stream every
- * artifact into the archive while hashing it, write manifest.json, optionally sign, then verify
- * the sealed archive before returning. All I/O edges (connector, clock, signer, progress sink)
+ * artifact into the archive while hashing it, write manifest.json, optionally sign, then check
+ * the sealed archive before returning (quickly from the recorded layout, or fully on request). All I/O edges (connector, clock, signer, progress sink)
  * are passed in, so the playbook engine, the CLI and the drill share this function.
  *
  * Failures are recorded, not fatal: a failing or timed-out command is noted and the rest go on;
@@ -11,7 +11,9 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
 import { toolVersion } from '../core/version.js';
-import { EvidenceArchiveWriter } from './archive-writer.js';
+import { readFile } from 'node:fs/promises';
+import { EvidenceArchiveWriter, type ArchiveLayout } from './archive-writer.js';
+import { checkSealedArchive } from './sealed-archive-check.js';
 import { substitute, type ArtifactSpec, type CollectorCondition, type CollectorDefinition } from './collector-schema.js';
 import { parseInspect, selectExportTargets, sidecarComposeDirs, type ContainerSummary } from './container-inventory.js';
 import { artifactEntryPath } from './entry-names.js';
@@ -26,8 +28,8 @@ import {
 } from './manifest.js';
 import { redactLine, SecretRedactor } from './redact-secrets.js';
 import type { CommandResult, HostTarget, RemoteConnector, RemoteHost } from './remote-command.js';
-import { EVIDENCE_NAMESPACE, signArchive, type Ed25519Signer } from './sshsig.js';
-import { verifyArchive } from './verify-archive.js';
+import { EVIDENCE_NAMESPACE, signArchive, verifyFileSignature, type Ed25519Signer } from './sshsig.js';
+import { verifyArchive, type VerifyProblem } from './verify-archive.js';
 import { CheckFailedError } from '../core/errors.js';
 
 export type CollectProgress =
@@ -68,14 +70,22 @@ export interface CollectEvidenceOptions {
   /** Files the engine adds (journal.jsonl, policy/…), fetched just before sealing. */
   attachments?: () => Promise<ReadonlyArray<{ path: string; data: Buffer | string }>>;
   compressionLevel?: number;
-  /** Re-read and check the sealed archive before returning (default true; benchmarks compare). */
-  verifyAfterSeal?: boolean;
+  /**
+   * How to check the sealed archive before returning. `quick` (default): from the layout
+   * recorded while writing — every header and the manifest read back from disk, the manifest's
+   * hashes matched against what was streamed, the signature verified over the file — without
+   * inflating the artifacts again. `full`: the independent `verifyArchive` pass, which re-reads
+   * and inflates everything (as the engine's verify step and `tailnet-ir verify` do anyway).
+   */
+  selfCheck?: 'quick' | 'full';
 }
 
 export interface CollectEvidenceResult {
   manifest: EvidenceManifest;
   archivePath: string;
   signaturePath?: string;
+  /** Which self-check the sealed archive passed. */
+  selfCheck: 'quick' | 'full';
 }
 
 const CONTROL_TIMEOUT_MS = 20_000;
@@ -274,21 +284,31 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
     if (options.signer) {
       signaturePath = await signArchive(options.archivePath, options.signer, manifest.namespace);
     }
-    // Verify what we sealed before anyone relies on it (and before destructive steps follow).
-    const check = options.verifyAfterSeal === false ? { ok: true, problems: [] } : await verifyArchive(options.archivePath, {
-      namespace: manifest.namespace,
-      requireSignature: Boolean(options.signer),
-    });
-    if (!check.ok)
+    // Check what we sealed before anyone relies on it (and before destructive steps follow).
+    const selfCheck = options.selfCheck ?? 'quick';
+    const problems =
+      selfCheck === 'full'
+        ? (await verifyArchive(options.archivePath, { namespace: manifest.namespace, requireSignature: Boolean(options.signer) })).problems
+        : await quickCheck(options.archivePath, writer.layout(), signaturePath, manifest.namespace);
+    if (problems.length)
       throw new CheckFailedError(
-        `The sealed archive ${options.archivePath} did not verify: ${check.problems.map((p) => `${p.file}: ${p.problem}`).join('; ')}`,
+        `The sealed archive ${options.archivePath} did not verify: ${problems.map((p) => `${p.file}: ${p.problem}`).join('; ')}`,
         { hint: 'Keep the archive and its signature as they are and collect again into a new file; check the disk for errors.' },
       );
-    return { manifest, archivePath: options.archivePath, ...(signaturePath ? { signaturePath } : {}) };
+    return { manifest, archivePath: options.archivePath, ...(signaturePath ? { signaturePath } : {}), selfCheck };
   } catch (err) {
     await writer.abort().catch(() => undefined);
     throw err;
   }
+}
+
+async function quickCheck(archivePath: string, layout: ArchiveLayout, signaturePath: string | undefined, namespace: string): Promise<VerifyProblem[]> {
+  const problems = await checkSealedArchive(archivePath, layout);
+  if (signaturePath) {
+    const sig = await verifyFileSignature(archivePath, await readFile(signaturePath, 'utf8'), namespace);
+    if (!sig.valid) problems.push({ file: signaturePath, problem: `signature invalid: ${sig.reason ?? 'unknown reason'}` });
+  }
+  return problems;
 }
 
 interface RunContext {

@@ -58,10 +58,18 @@ describe('collectEvidence (fake connector)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('runs the full verification pass of the sealed archive when asked', async () => {
+    const fake = fakeConnector(happy);
+    const result = await collectEvidence({ connector: fake.connector, collectors: [collector], hosts: [target], archivePath: join(dir, 'full.tar.gz'), run, selfCheck: 'full' });
+    expect(result.selfCheck).toBe('full');
+    expect(result.manifest.artifacts.length).toBe(5);
+  });
+
   it('records every artifact, keeps failures, skips sensitive and unmet conditions, filters foreach items', async () => {
     const fake = fakeConnector(happy);
     const archivePath = join(dir, 'a.tar.gz');
-    const { manifest } = await collectEvidence({ connector: fake.connector, collectors: [collector], hosts: [target], archivePath, run, now: clock });
+    const { manifest, selfCheck } = await collectEvidence({ connector: fake.connector, collectors: [collector], hosts: [target], archivePath, run, now: clock });
+    expect(selfCheck).toBe('quick');
     const names = manifest.artifacts.map((a) => a.name);
     expect(names).toEqual(['one.txt', 'fails.txt', 'optional.txt', 'items/alpha.txt', 'items/beta.txt']);
     expect(manifest.artifacts[1]).toMatchObject({ exitCode: 1, stderrExcerpt: 'nope' });
