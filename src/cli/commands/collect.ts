@@ -31,6 +31,7 @@ const spec: CommandSpec = {
       .option('--connect-timeout <seconds>', 'SSH connect timeout', '15')
       .option('--drill', 'sign as drill evidence (namespace tailnet-ir-drill), never verifiable as real evidence')
       .option('--dry-run', 'print the commands that would run on the node, without connecting')
+      .option('--full-check', 're-read and inflate the whole sealed archive before exiting (slower; the default quick check verifies layout, headers and the manifest)')
       .option('--json', 'machine-readable output (the manifest summary)')
       .addHelpText(
         'after',
