@@ -69,16 +69,14 @@ export const configSchema = z
       .default({ user: 'root', agent: false, connectTimeout: 15_000, commandTimeout: 300_000, devices: {} }),
     collection: z
       .object({
-        collectors: z.array(z.string()).default(['tailscale-client', 'host-triage', 'containers', 'scaletail']),
         /**
-         * When suspending the user would cut the tailnet path the collector needs:
-         * `collect-first` reorders collection before the identity step, `out-of-band` requires
-         * an address in ssh.devices, `ask` lets an interactive operator choose.
+         * When suspending the user would cut the tailnet path collection needs, the playbook
+         * collects before the identity step; an `ssh.devices` entry makes the path out-of-band.
          */
-        whenIdentityCutsPath: z.enum(['collect-first', 'out-of-band', 'ask']).default('collect-first'),
+        collectors: z.array(z.string()).default(['tailscale-client', 'host-triage', 'containers', 'scaletail']),
       })
       .strict()
-      .default({ collectors: ['tailscale-client', 'host-triage', 'containers', 'scaletail'], whenIdentityCutsPath: 'collect-first' }),
+      .default({ collectors: ['tailscale-client', 'host-triage', 'containers', 'scaletail'] }),
     evidence: z
       .object({
         signingKey: z.string().optional(),
