@@ -25,7 +25,15 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnro
   return {
     async enrol({ runId, oldDevice, authKey, tags }) {
       const route = options.routeFor(oldDevice);
-      const host = await options.connector.connect(route.target);
+      let host;
+      try {
+        host = await options.connector.connect(route.target);
+      } catch (err) {
+        throw new EnrolmentFailedError(`cannot reach the rebuilt host at ${route.target.address}:${route.target.port} over SSH: ${(err as Error).message}`, {
+          hint: 'Finish the rebuild (the host up, its new SSH host key pinned in known_hosts), then resume. The minted key was revoked.',
+          cause: err,
+        });
+      }
       try {
         const seen = (await options.compromisedHostKeys(runId))[oldDevice.nodeId];
         if (seen && seen === host.identity.hostKeyFingerprint)

@@ -15,7 +15,7 @@ import { loadScenario } from '../../../src/drill/sim/scenario.js';
 import { runCliKillable, soleRunId } from '../../support/cli-process.js';
 import { readArchive } from '../support/archive-reader.js';
 import { requireSystem } from '../support/requirements.js';
-import { fakeNodeBin, freeLoopbackPort, startSshd, type SshdInstance } from '../support/sshd-lab.js';
+import { fakeNodeBin, freeLoopbackPort, makeKey, startSshd, type SshdInstance } from '../support/sshd-lab.js';
 
 const signer = 'ir@example.test';
 
@@ -39,19 +39,37 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
   let enrolFile: string;
   let configFile: string;
   let env: NodeJS.ProcessEnv;
+  let rebuilt: Promise<void> | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tnir-sys-respond-'));
     lab = await startDrillLab({ scenario: await loadScenario(), dir: join(dir, 'lab') });
     enrolFile = join(dir, 'enrolment');
-    sshd = await startSshd({
+    const sshdOptions = {
       address: '127.0.0.1',
       port: await freeLoopbackPort(),
       authorizedKeys: [readFileSync(`${lab.identityFile}.pub`, 'utf8').trim()],
       setEnv: { PATH: `${fakeNodeBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, FAKE_TAILSCALE_ENROL_FILE: enrolFile },
-    });
+    };
+    sshd = await startSshd(sshdOptions);
+    // The rebuilt machine has a new host key, pinned in advance; when the compromised node is
+    // deleted the "rebuild" happens: the same address answers with the new key. (tailnet-ir
+    // refuses to hand an auth key to a host still presenting the compromised node's key.)
+    const rebuiltKey = makeKey(dir, 'rebuilt_hostkey', 'rebuilt-host');
+    const [keyType, keyBlob] = rebuiltKey.publicLine.split(' ');
     const knownHosts = join(dir, 'known_hosts');
-    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n[127.0.0.1]:${sshdOptions.port} ${keyType} ${keyBlob}\n`);
+    const webNode = lab.sim.tailnet.listDevices(false).find((d) => d.hostname === 'web-2')!.nodeId;
+    // The restart takes a moment; minting the rebuild key waits for it, as a real rebuild would
+    // be done before anyone approves the recreate step.
+    lab.sim.faults.add({ kind: 'latency', route: 'POST /api/v2/tailnet/*/keys', ms: 3000 });
+    lab.sim.tailnet.onMutation((e) => {
+      if (e.action !== 'DELETE' || e.target.id !== webNode) return;
+      rebuilt = (async () => {
+        await sshd.stop();
+        sshd = await startSshd({ ...sshdOptions, hostKey: rebuiltKey });
+      })();
+    });
     configFile = join(dir, 'tailnet-ir.yaml');
     writeFileSync(
       configFile,
@@ -74,6 +92,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
   });
 
   afterAll(async () => {
+    await rebuilt?.catch(() => undefined);
     await sshd?.stop();
     await lab?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -102,7 +121,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
     } finally {
       clearInterval(enrolWatcher);
     }
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     const outcome = JSON.parse(r.stdout) as { runId: string; status: string; outputs: Record<string, Record<string, unknown>> };
     expect(outcome.status).toBe('completed');
     expect(enrolled?.status, enrolled?.body).toBe(200);

@@ -45,6 +45,8 @@ export interface SshdOptions {
   /** Listen address; 127.0.0.1 on loopback, the target's lab address inside a namespace. */
   address: string;
   port: number;
+  /** Host key to use (e.g. a rebuilt machine's key pinned in advance); default a fresh one. */
+  hostKey?: KeyPair;
   authorizedKeys: string[];
   /** Run inside this lab namespace with its own hostname and /var/log. */
   netns?: { ns: string; hostname: string };
@@ -76,7 +78,7 @@ export async function startSshd(opts: SshdOptions): Promise<SshdInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'tir-sshd-'));
   const logDir = join(dir, 'varlog');
   mkdirSync(logDir);
-  const hostKey = makeKey(dir, 'hostkey', 'lab-host');
+  const hostKey = opts.hostKey ?? makeKey(dir, 'hostkey', 'lab-host');
   writeFileSync(join(dir, 'authorized_keys'), `${opts.authorizedKeys.join('\n')}\n`, { mode: 0o600 });
   // sshd honours only the first SetEnv line: all variables go on one line, quoted.
   const envPairs = Object.entries(opts.setEnv ?? {}).map(([k, v]) => `"${k}=${v}"`);
