@@ -2,39 +2,25 @@
  * Where signatures come from: an Ed25519 key file (OpenSSH format, optional passphrase) or a
  * key held by ssh-agent. Also key generation for `tailnet-ir keygen`.
  */
-import { readFile } from 'node:fs/promises';
 import ssh2, { type ParsedKey } from 'ssh2';
 
 // ssh2 is CommonJS: take its members from the default export (named ESM imports fail under Node).
-const { OpenSSHAgent, utils } = ssh2;
+const { OpenSSHAgent } = ssh2;
 import { CredentialsError } from '../core/errors.js';
 import { generateEd25519KeyPair } from './ed25519-keypair.js';
 import { sha256Fingerprint } from './host-keys.js';
 import { EVIDENCE_NAMESPACE, type Ed25519Signer } from './sshsig.js';
+import { readPrivateKeyFile } from './private-key-file.js';
 
 export async function signerFromKeyFile(
   path: string,
   getPassphrase: () => Promise<string | undefined>,
 ): Promise<Ed25519Signer> {
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (err) {
-    throw new CredentialsError(`Cannot read signing key ${path}: ${(err as Error).message}`, {
-      hint: 'Create one with `tailnet-ir keygen --out FILE`, or sign through ssh-agent with --sign-agent.',
-    });
-  }
-  let key = utils.parseKey(data);
-  if (key instanceof Error && /encrypted|passphrase/i.test(key.message)) {
-    const pass = await getPassphrase();
-    if (pass === undefined)
-      throw new CredentialsError(`Signing key ${path} is passphrase-protected and no passphrase was given.`, {
-        hint: 'Set TAILNET_IR_SIGN_PASSPHRASE, run on a terminal to be prompted, or use ssh-agent.',
-      });
-    key = utils.parseKey(data, pass);
-  }
-  if (key instanceof Error) throw new CredentialsError(`Cannot use signing key ${path}: ${key.message}`);
-  const parsed: ParsedKey = Array.isArray(key) ? (key[0] as ParsedKey) : key;
+  const { key: parsed } = await readPrivateKeyFile(path, getPassphrase, {
+    what: 'signing key',
+    readHint: 'Create one with `tailnet-ir keygen --out FILE`, or sign through ssh-agent with --sign-agent.',
+    passphraseHint: 'Set TAILNET_IR_SIGN_PASSPHRASE, run on a terminal to be prompted, or use ssh-agent.',
+  });
   if (parsed.type !== 'ssh-ed25519' || !parsed.isPrivateKey())
     throw new CredentialsError(`Signing key ${path} is ${parsed.type}${parsed.isPrivateKey() ? '' : ' (public only)'}; an ed25519 private key is required.`, {
       hint: 'Create one with `tailnet-ir keygen --out FILE`.',

@@ -4,7 +4,6 @@
  * backpressure: node-ssh's exec helpers buffer whole outputs as strings, which is slow and
  * corrupts binary data, so we use the ssh2 channel directly.
  */
-import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import ssh2, { type Client as SshClient, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { checkHostKey, pinnedKeyAlgorithms, type HostKeyDecision, type HostKeyPin } from './host-keys.js';
@@ -19,10 +18,10 @@ import {
   type RemoteConnector,
   type RemoteHost,
 } from './remote-command.js';
-import { CredentialsError } from '../core/errors.js';
+import { readPrivateKeyFile } from './private-key-file.js';
 
 // ssh2 is CommonJS: take its members from the default export (named ESM imports fail under Node).
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 type Client = SshClient;
 
 export type SshAuth =
@@ -44,29 +43,13 @@ export async function loadKeyAuth(
   path: string,
   getPassphrase: () => Promise<string | undefined>,
 ): Promise<SshAuth> {
-  let privateKey: Buffer;
-  try {
-    privateKey = await readFile(path);
-  } catch (err) {
-    throw new CredentialsError(`Cannot read SSH key ${path}: ${(err as Error).message}`, {
-      hint: 'Pass --identity with a readable private key file, or use ssh-agent (SSH_AUTH_SOCK).',
-    });
-  }
-  let parsed = utils.parseKey(privateKey);
-  let passphrase: string | undefined;
-  if (parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message)) {
-    passphrase = await getPassphrase();
-    if (passphrase === undefined)
-      throw new CredentialsError(`SSH key ${path} is passphrase-protected and no passphrase was given.`, {
-        hint: 'Set TAILNET_IR_SSH_PASSPHRASE, run on a terminal to be prompted, or load the key into ssh-agent.',
-      });
-    parsed = utils.parseKey(privateKey, passphrase);
-  }
-  if (parsed instanceof Error)
-    throw new CredentialsError(`Cannot use SSH key ${path}: ${parsed.message}`, {
-      hint: 'Check the passphrase, or pass an OpenSSH/PEM private key.',
-    });
-  return { kind: 'key', privateKey, passphrase };
+  const { data, passphrase } = await readPrivateKeyFile(path, getPassphrase, {
+    what: 'SSH key',
+    readHint: 'Pass --identity with a readable private key file, or use ssh-agent (SSH_AUTH_SOCK).',
+    passphraseHint: 'Set TAILNET_IR_SSH_PASSPHRASE, run on a terminal to be prompted, or load the key into ssh-agent.',
+    parseHint: 'Check the passphrase, or pass an OpenSSH/PEM private key.',
+  });
+  return { kind: 'key', privateKey: data, passphrase };
 }
 
 function describeConnectError(where: string, err: Error & { code?: string; level?: string }): SshConnectError {

@@ -1,4 +1,4 @@
-import { ConflictError, CredentialsError, ExitCode, TailnetIrError, type ErrorDetails } from '../core/errors.js';
+import { CredentialsError, ExitCode, TailnetIrError, type ErrorDetails } from '../core/errors.js';
 import type { PolicyTestFailure } from './types.js';
 
 interface ApiErrorInit {
@@ -126,9 +126,3 @@ export function missingCredentialsError(): CredentialsError {
     { hint: 'For a drill against the built-in simulated tailnet no credentials are needed: run `tailnet-ir drill`.' },
   );
 }
-
-export function isPolicyConflict(e: unknown): e is PolicyConflictError {
-  return e instanceof PolicyConflictError;
-}
-
-export { ConflictError };

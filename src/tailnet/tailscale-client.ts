@@ -463,8 +463,3 @@ function unquoteEtag(etag: string | null | undefined): string {
 function enc(s: string): string {
   return encodeURIComponent(s);
 }
-
-/** Was this failure a definite "the change was not applied"? Used by callers deciding to re-check. */
-export function isDefiniteRejection(e: unknown): boolean {
-  return e instanceof ApiError && e.status >= 400 && e.status < 500;
-}
