@@ -19,6 +19,8 @@ import { createEvidenceCollector, readCollectedHostKeys } from '../evidence/evid
 import type { HostTarget, RemoteConnector, RemoteHost } from '../evidence/remote-command.js';
 import { createSshConnector } from '../evidence/ssh-connector.js';
 import { createSshHostEnroller } from '../evidence/ssh-host-enroller.js';
+import { createManualEnroller, type RevealOnce } from '../rebuild/manual-enroller.js';
+import { createRebuildEnroller } from '../rebuild/rebuild-enroller.js';
 import { loadHostKeyPin, loadSshAuth, parseJump, resolveSshRoute } from '../evidence/ssh-setup.js';
 import { signerFromAgent, signerFromKeyFile } from '../evidence/signing-keys.js';
 import { DRILL_NAMESPACE, EVIDENCE_NAMESPACE, type Ed25519Signer } from '../evidence/sshsig.js';
@@ -37,6 +39,8 @@ export interface WiringOptions {
   /** Drill evidence is signed in its own namespace so it never verifies as real evidence. */
   drill?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Shows a manual rebuild's key once on the operator's terminal; absent when there is none. */
+  reveal?: RevealOnce;
 }
 
 export async function buildEngineDeps(o: WiringOptions): Promise<EngineDeps & { registry: ActivityRegistry; ports: Omit<Ports, 'artifacts'> }> {
@@ -59,11 +63,18 @@ export async function buildEngineDeps(o: WiringOptions): Promise<EngineDeps & { 
       operator: o.operator,
       now: () => o.clock.now(),
     }),
-    enroller: createSshHostEnroller({
-      connector,
-      routeFor: (d) => resolveSshRoute(d, o.config.ssh),
-      compromisedHostKeys: (runId) => readCollectedHostKeys(store.runDir(runId)),
-      timeoutMs: o.config.ssh.commandTimeout,
+    enroller: createRebuildEnroller({
+      config: o.config.rebuild,
+      ssh: createSshHostEnroller({
+        connector,
+        routeFor: (d) => resolveSshRoute(d, o.config.ssh),
+        compromisedHostKeys: (runId) => readCollectedHostKeys(store.runDir(runId)),
+        timeoutMs: o.config.ssh.commandTimeout,
+      }),
+      manual: createManualEnroller({ reveal: o.reveal }),
+      sidecar: () => {
+        throw new UsageError('rebuild method sidecar is not wired yet');
+      },
     }),
     clock: o.clock,
     progress: o.progress,
@@ -72,8 +83,14 @@ export async function buildEngineDeps(o: WiringOptions): Promise<EngineDeps & { 
 }
 
 /** Engine inputs for a response from the configuration. */
-export function responseInputs(config: Config, target: string): Record<string, unknown> {
-  return { target, responders: config.responders, high_risk_resources: config.highRiskResources };
+export function responseInputs(config: Config, target: string, overrides: { rebuildTags?: string[]; rebuildMethod?: string } = {}): Record<string, unknown> {
+  return {
+    target,
+    responders: config.responders,
+    high_risk_resources: config.highRiskResources,
+    rebuild_tags: overrides.rebuildTags ?? config.rebuild.tags,
+    rebuild_method: overrides.rebuildMethod ?? 'config',
+  };
 }
 
 async function selectCollectors(wanted: string[]): Promise<CollectorDefinition[]> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { approvalPolicySchema } from './approval-policy.js';
 import { parseDuration } from './clock.js';
+import { rebuildSchema } from './rebuild-config.js';
 
 /**
  * `tailnet-ir.yaml`: who the responders are, what the node must never reach, how to reach the
@@ -87,6 +88,7 @@ export const configSchema = z
       })
       .strict()
       .default({ signerIdentity: 'tailnet-ir', useAgent: false }),
+    rebuild: rebuildSchema,
     /** e.g. `{default: manual, rules: [{step: quarantine, decision: auto}]}`. */
     approvals: approvalPolicySchema.default({ default: 'manual', rules: [] }),
     pager: z

@@ -3,6 +3,7 @@
  * whoever starts the run (CLI, pager, drill, tests). Keep them small; adapters for the policy
  * and evidence modules live with the integrator.
  */
+import type { RebuildMethod } from '../core/rebuild-config.js';
 import type { Clock } from '../core/clock.js';
 import type { JsonValue } from '../core/json.js';
 import type { Device, PolicyTest, User } from '../tailnet/types.js';
@@ -119,12 +120,32 @@ export interface EvidenceCollector {
 
 // ---- re-enrolment -----------------------------------------------------------------------
 
+/** How the rebuilt host will receive the key, for the plan: shown before anything is minted. */
+export interface RebuildDescription {
+  method: RebuildMethod;
+  summary: string[];
+  warnings: string[];
+}
+
+export interface EnrolRequest {
+  runId: string;
+  oldDevice: Device;
+  authKey: string;
+  tags: string[];
+  /** When the key expires (ISO time). */
+  expires: string;
+  /** The method the approved plan named; `describe` chose it from the configuration. */
+  method: RebuildMethod;
+}
+
 /**
  * Hands a freshly minted auth key to the rebuilt host (SSH with the key on stdin, a sidecar's
  * `.env`, or printed once for a manual rebuild). The key exists only in this call's argument.
  */
 export interface HostEnroller {
-  enrol(request: { runId: string; oldDevice: Device; authKey: string; tags: string[] }): Promise<{ method: string; detail: string }>;
+  /** Which method serves this device and what it will do; `override` is the run's choice (else the configuration's). */
+  describe(oldDevice: Device, override?: RebuildMethod): Promise<RebuildDescription>;
+  enrol(request: EnrolRequest): Promise<{ method: string; detail: string }>;
 }
 
 // ---- approvals --------------------------------------------------------------------------

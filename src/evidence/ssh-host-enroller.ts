@@ -3,8 +3,9 @@
  * minted key written to the command's stdin, so it never appears in argv, `ps`, a file or a log.
  */
 import { Writable } from 'node:stream';
-import { TailnetIrError } from '../core/errors.js';
-import type { HostEnroller } from '../engine/ports.js';
+import { magicDnsLabel } from '../core/device-config-key.js';
+import { EnrolmentFailedError } from '../rebuild/enrolment-failed-error.js';
+import type { MethodEnroller } from '../rebuild/rebuild-enroller.js';
 import type { Device } from '../tailnet/types.js';
 import type { RemoteConnector } from './remote-command.js';
 import type { SshRoute } from './ssh-setup.js';
@@ -17,12 +18,19 @@ export interface SshHostEnrollerOptions {
   timeoutMs?: number;
 }
 
-export class EnrolmentFailedError extends TailnetIrError {
-  override readonly code = 'enrolment-failed';
-}
-
-export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnroller {
+export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEnroller {
   return {
+    async describe(device) {
+      const route = options.routeFor(device);
+      const at = `${route.target.user}@${route.target.address}:${route.target.port}${route.via ? ` via ${route.via}` : ''}`;
+      return {
+        summary: [`over SSH to ${at}: tailscale up --auth-key=file:/dev/stdin --hostname=${magicDnsLabel(device)} (key on stdin, never in argv)`],
+        warnings:
+          route.path === 'tailnet'
+            ? [`${at} is the old node's Tailscale address: a rebuilt host is not on the tailnet until it enrols. Map ${magicDnsLabel(device)} under ssh.devices to its management address, or choose rebuild method manual or sidecar.`]
+            : [],
+      };
+    },
     async enrol({ runId, oldDevice, authKey, tags }) {
       const route = options.routeFor(oldDevice);
       let host;
@@ -42,7 +50,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnro
             { hint: 'Rebuild the host (a rebuild has a new host key), pin its new key in known_hosts, then resume. The minted key was revoked.' },
           );
         // The MagicDNS label is assigned by the control server; `hostname` is what the compromised node claimed.
-        const name = oldDevice.name.split('.')[0] || oldDevice.hostname;
+        const name = magicDnsLabel(oldDevice);
         const argv = ['tailscale', 'up', '--reset', '--auth-key=file:/dev/stdin', `--hostname=${name}`];
         if (tags.length) argv.push(`--advertise-tags=${tags.join(',')}`);
         const discard = new Writable({ write: (_c, _e, cb) => cb() });

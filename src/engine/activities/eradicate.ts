@@ -6,6 +6,8 @@ import { parseDuration } from '../../core/clock.js';
 import { summarizeDevice, type DeviceSummary } from '../resolve-target.js';
 import { toJsonValue } from '../../core/json.js';
 import type { Device } from '../../tailnet/types.js';
+import { magicDnsLabel } from '../../core/device-config-key.js';
+import { REBUILD_METHODS, type RebuildMethod } from '../../core/rebuild-config.js';
 
 /** Delete the compromised device. Destructive, and only after this run's evidence verified. */
 export const deleteDevice = defineActivity({
@@ -46,6 +48,7 @@ export function enrolmentKeyDescription(runId: string): string {
 }
 
 type RecreatePlanData = {
+  method: RebuildMethod;
   tags: string[];
   description: string;
   expirySeconds: number;
@@ -69,6 +72,8 @@ export const recreateDevice = defineActivity({
       deviceId: z.string().min(1),
       tags: z.array(z.string().regex(/^tag:[A-Za-z0-9-]+$/)).min(1, 'a recreated device must be tagged (one-off keys with the old tags)'),
       expiry: durationSchema.default('1h'),
+      /** `config`: as tailnet-ir.yaml says for this device (`rebuild.devices`, else `rebuild.method`). */
+      method: z.enum(['config', ...REBUILD_METHODS]).default('config'),
     })
     .strict(),
   async plan(ctx): Promise<Plan<RecreatePlanData>> {
@@ -77,17 +82,18 @@ export const recreateDevice = defineActivity({
       throw new Error(`enrolment key expiry must be between 1m and 1h, got ${ctx.params.expiry}`);
     const oldDevice = await findDevice(ctx.ports.tailnet.listDevices({ all: true }), ctx.params.deviceId, ctx.outputs);
     const description = enrolmentKeyDescription(ctx.runId);
-    const data: RecreatePlanData = { tags: ctx.params.tags, description, expirySeconds, oldDevice };
+    const rebuild = await ctx.ports.enroller.describe(oldDevice as unknown as Device, ctx.params.method === 'config' ? undefined : ctx.params.method);
+    const data: RecreatePlanData = { method: rebuild.method, tags: ctx.params.tags, description, expirySeconds, oldDevice };
     return {
       action: this.name,
       stepId: ctx.stepId,
       summary: [
         `mint a one-off, pre-authorized auth key with tags ${ctx.params.tags.join(', ')}, valid ${expirySeconds / 60} min, described "${description}"`,
-        `hand it to the enroller for ${oldDevice.hostname}; the key is never written to disk or journal`,
+        `hand it over (${rebuild.method}): ${rebuild.summary.join('; ')}; the key is never written to a journal, log or report`,
       ],
-      mutations: [{ kind: 'create-key', target: 'auth-key', detail: `one-off key for ${oldDevice.hostname}` }],
+      mutations: [{ kind: 'create-key', target: 'auth-key', detail: `one-off key for ${magicDnsLabel(oldDevice)} (${rebuild.method})` }],
       destructive: false,
-      warnings: [],
+      warnings: rebuild.warnings,
       data,
     };
   },
@@ -108,7 +114,14 @@ export const recreateDevice = defineActivity({
     if (!secret) throw new Error(`the API created key ${key.id} but returned no secret; revoke it in the admin console and retry`);
     let enrolled: { method: string; detail: string };
     try {
-      enrolled = await enroller.enrol({ runId: ctx.runId, oldDevice: plan.data.oldDevice as unknown as Device, authKey: secret, tags: plan.data.tags });
+      enrolled = await enroller.enrol({
+        runId: ctx.runId,
+        oldDevice: plan.data.oldDevice as unknown as Device,
+        authKey: secret,
+        tags: plan.data.tags,
+        expires: key.expires ?? new Date(Date.parse(mintedAt) + plan.data.expirySeconds * 1000).toISOString(),
+        method: plan.data.method,
+      });
     } catch (err) {
       // A pre-authorized key must not outlive a failed hand-over: revoke it now, not on resume.
       await tailnet.deleteKey(key.id).catch(() => undefined);
@@ -187,12 +200,4 @@ async function findDevice(list: Promise<Device[]>, id: string, outputs: Readonly
     if (dev && (dev.nodeId === id || dev.id === id)) return dev;
   }
   throw new Error(`device ${id} is neither in the tailnet nor in this run's triage snapshot`);
-}
-
-/**
- * The rebuilt host enrols under the old node's MagicDNS label, which the control server
- * assigned; the old node's `hostname` is whatever the compromised machine claimed to be.
- */
-function magicDnsLabel(d: { name: string; hostname: string }): string {
-  return d.name.split('.')[0] || d.hostname;
 }

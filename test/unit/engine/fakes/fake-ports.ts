@@ -65,6 +65,9 @@ export class FakeEnroller implements HostEnroller {
   enrolments = 0;
   sawSecretShape: boolean[] = [];
   constructor(private readonly tailnet: FakeTailnet) {}
+  async describe() {
+    return { method: 'ssh' as const, summary: ['fake hand-over'], warnings: [] };
+  }
   async enrol(r: Parameters<HostEnroller['enrol']>[0]) {
     this.enrolments++;
     this.sawSecretShape.push(r.authKey.startsWith('fake-secret-'));
