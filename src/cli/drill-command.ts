@@ -9,7 +9,7 @@ import { emit } from './output.js';
 
 export async function runDrillCommand(
   scenario: string | undefined,
-  opts: { target?: string; approve?: string; playbook?: string; dir?: string; json?: boolean },
+  opts: { target?: string; approve?: string; playbook?: string; dir?: string; json?: boolean; rebuildTags?: string[] },
 ): Promise<void> {
   const progress = opts.json ? () => undefined : createProgressPrinter((line) => process.stderr.write(line), createSystemClock());
   const result = await runDrill({
@@ -18,6 +18,7 @@ export async function runDrillCommand(
     ...(opts.approve ? { approve: opts.approve } : {}),
     ...(opts.playbook ? { playbook: opts.playbook } : {}),
     ...(opts.dir ? { dir: opts.dir } : {}),
+    ...(opts.rebuildTags ? { rebuildTags: opts.rebuildTags } : {}),
     progress,
   });
   const { outcome, scorecard } = result;

@@ -16,6 +16,7 @@ import { TailscaleClient } from '../tailnet/tailscale-client.js';
 import { loadConfig } from './config-file.js';
 import { buildEngineDeps, responseInputs } from './engine-wiring.js';
 import { emit } from './output.js';
+import { controllingTerminalReveal } from './terminal-reveal.js';
 
 export interface ResponseCliOptions {
   config?: string;
@@ -23,6 +24,8 @@ export interface ResponseCliOptions {
   playbookDir?: string[];
   approve?: string;
   json?: boolean;
+  rebuildTags?: string[];
+  rebuildMethod?: 'ssh' | 'sidecar' | 'manual';
 }
 
 async function setUp(opts: ResponseCliOptions) {
@@ -35,7 +38,16 @@ async function setUp(opts: ResponseCliOptions) {
   if (opts.approve) approvers.push(createFlagApprover(opts.approve, operator));
   approvers.push(createPolicyApprover(config.approvals, file ?? 'defaults (every gate manual)'));
   const progress = opts.json ? () => undefined : createProgressPrinter((line) => process.stderr.write(line), clock);
-  const deps = await buildEngineDeps({ config, tailnet, clock, stateHome: resolveStateHome(), operator, approver: firstDecisive(...approvers), progress });
+  const deps = await buildEngineDeps({
+    config,
+    tailnet,
+    clock,
+    stateHome: resolveStateHome(),
+    operator,
+    approver: firstDecisive(...approvers),
+    progress,
+    reveal: controllingTerminalReveal(),
+  });
   return { config, deps };
 }
 
@@ -47,7 +59,7 @@ export async function respondCommand(device: string, opts: ResponseCliOptions): 
   const runId = deps.store.newRunId();
   const release = onInterrupt(runId);
   try {
-    printOutcome(await startRun(deps, { playbook, inputs: responseInputs(config, device), runId }), opts.json);
+    printOutcome(await startRun(deps, { playbook, inputs: responseInputs(config, device, rebuildOverrides(opts)), runId }), opts.json);
   } finally {
     release();
   }
@@ -84,9 +96,13 @@ function onInterrupt(runId: string): () => void {
 export async function planCommand(device: string, opts: ResponseCliOptions): Promise<void> {
   const { config, deps } = await setUp({ ...opts, approve: 'none' });
   const playbook = await findPlaybook(opts.playbook ?? 'node-compromise', deps.registry, opts.playbookDir ?? []);
-  const steps = await planRun({ registry: deps.registry, ports: deps.ports }, { playbook, inputs: responseInputs(config, device) });
+  const steps = await planRun({ registry: deps.registry, ports: deps.ports }, { playbook, inputs: responseInputs(config, device, rebuildOverrides(opts)) });
   emit(opts.json, { device, playbook: playbook.playbook.id, steps }, () => renderPlan(steps));
   if (steps.some((s) => s.status === 'error')) process.exitCode = 4;
+}
+
+function rebuildOverrides(opts: ResponseCliOptions): { rebuildTags?: string[]; rebuildMethod?: string } {
+  return { ...(opts.rebuildTags ? { rebuildTags: opts.rebuildTags } : {}), ...(opts.rebuildMethod ? { rebuildMethod: opts.rebuildMethod } : {}) };
 }
 
 function printOutcome(outcome: RunOutcome, json?: boolean): void {

@@ -26,6 +26,8 @@ export interface DrillOptions {
   target?: string;
   approve?: string;
   playbook?: string;
+  /** Tags for the rebuilt device; with them a user-owned device is rebuilt too. */
+  rebuildTags?: string[];
   /** Where the drill's lab and runs go (default: `<state home>/drills/<time>`). */
   dir?: string;
   progress: ProgressSink;
@@ -61,7 +63,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     });
     const playbook = await findPlaybook(options.playbook ?? 'node-compromise', deps.registry);
     const before = (await tailnet.listDevices()).find((d) => d.hostname === lab.targetHostname)!;
-    const outcome = await startRun(deps, { playbook, inputs: responseInputs(lab.config, lab.targetHostname) });
+    const outcome = await startRun(deps, { playbook, inputs: responseInputs(lab.config, lab.targetHostname, options.rebuildTags ? { rebuildTags: options.rebuildTags } : {}) });
     const runDir = deps.store.runDir(outcome.runId);
     const scorecard = scoreDrill({
       runId: outcome.runId,
@@ -69,6 +71,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       message: outcome.message,
       outputs: outcome.outputs,
       target: { nodeId: before.nodeId, hostname: before.hostname, user: before.user, tags: before.tags ?? [] },
+      ...(options.rebuildTags ? { rebuildTags: options.rebuildTags } : {}),
       after: {
         devices: await tailnet.listDevices({ all: true }),
         users: await tailnet.listUsers({ type: 'all' }),

@@ -12,6 +12,8 @@ export interface DrillFacts {
   message: string | null;
   outputs: Record<string, unknown>;
   target: { nodeId: string; hostname: string; user: string; tags: string[] };
+  /** Tags the drill asked the rebuilt device to carry (a user-owned device is rebuilt only with them). */
+  rebuildTags?: string[];
   /** Keys the run revoked (tagged path) and the user it suspended (user path), from its outputs. */
   after: { devices: Device[]; users: User[]; keys: Key[]; policyText: string };
   audit: ConfigurationAuditLog[];
@@ -61,11 +63,13 @@ export function scoreDrill(f: DrillFacts): Scorecard {
   const old = f.after.devices.find((d) => d.nodeId === f.target.nodeId);
   add('old-device-deleted', 'Compromised node deleted', old === undefined, old ? `${f.target.nodeId} still present` : `${f.target.nodeId} gone`);
 
-  // A tagged node is rebuilt by the run with a one-off tagged key; a user's device is re-enrolled
-  // by its user after the investigation, so the run does not rebuild it.
-  if (tagged) {
+  // A tagged node is rebuilt by the run with a one-off tagged key. A user's device is rebuilt only
+  // when the drill names rebuild tags (the API cannot mint a key owned by the suspended user);
+  // otherwise its user re-enrols it after the investigation.
+  const rebuildTags = f.rebuildTags?.length ? f.rebuildTags : tagged ? f.target.tags : undefined;
+  if (rebuildTags) {
     const rebuilt = f.after.devices.find((d) => d.nodeId !== f.target.nodeId && (d.hostname === f.target.hostname || d.hostname.startsWith(`${f.target.hostname}-`)));
-    const rebuiltOk = rebuilt !== undefined && [...(rebuilt.tags ?? [])].sort().join(',') === [...f.target.tags].sort().join(',');
+    const rebuiltOk = rebuilt !== undefined && [...(rebuilt.tags ?? [])].sort().join(',') === [...rebuildTags].sort().join(',');
     add('rebuilt', 'Rebuilt host re-enrolled with the right tags', rebuiltOk, rebuilt ? `${rebuilt.hostname} (${rebuilt.nodeId}) tags [${(rebuilt.tags ?? []).join(', ')}]` : 'no new device');
   }
 
@@ -90,7 +94,7 @@ export function scoreDrill(f: DrillFacts): Scorecard {
   const counted = ['SUSPEND', 'REVOKE', 'DELETE'].map((action) => ({ action, n: f.audit.filter((e) => e.action === action).length }));
   const keyCreates = f.audit.filter((e) => e.action === 'CREATE' && e.target.type === 'API_KEY').length;
   const expected: Record<string, number> = { SUSPEND: tagged ? 0 : 1, REVOKE: tagged ? Math.max(1, ((f.outputs['revoke-keys'] as { revokedKeyIds?: string[] } | undefined)?.revokedKeyIds ?? []).length) : 0, DELETE: 1 };
-  const onceOk = counted.every((c) => c.n === expected[c.action]) && keyCreates === (tagged ? 1 : 0);
+  const onceOk = counted.every((c) => c.n === expected[c.action]) && keyCreates === (rebuildTags ? 1 : 0);
   add('mutations-once', 'Every mutation happened exactly once', onceOk, [...counted.map((c) => `${c.action}×${c.n}`), `key CREATE×${keyCreates}`].join(', '));
 
   add('journal-intact', 'Journal hash chain verifies', f.journal.ok, f.journal.ok ? `${f.journal.entries} entries, head ${f.journal.head.slice(0, 12)}…` : `broken at line ${f.journal.firstBroken?.line}: ${f.journal.firstBroken?.reason}`);

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 export interface ResponseFlags {
   config?: string;
@@ -6,6 +6,8 @@ export interface ResponseFlags {
   playbookDir?: string[];
   approve?: string;
   json?: boolean;
+  rebuildTags?: string[];
+  rebuildMethod?: 'ssh' | 'sidecar' | 'manual';
 }
 
 /** Options shared by respond, plan and resume. (A `_` file is a helper, not a command.) */
@@ -15,4 +17,18 @@ export function addResponseOptions(cmd: Command): Command {
     .option('--playbook <id>', 'playbook id or file', 'node-compromise')
     .option('--playbook-dir <dir>', 'extra directory of playbooks (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'machine-readable output');
+}
+
+/** How the rebuilt device is enrolled (respond and plan; a resumed run keeps its inputs). */
+export function addRebuildOptions(cmd: Command): Command {
+  return cmd
+    .option('--rebuild-tags <tags>', 'tags for the rebuilt device, comma-separated (default: rebuild.tags, else the old tags; needed to rebuild a user-owned device)', parseTags)
+    .addOption(new Option('--rebuild-method <method>', 'how the rebuilt host gets its key (default: as tailnet-ir.yaml says for the device)').choices(['ssh', 'sidecar', 'manual']));
+}
+
+export function parseTags(value: string): string[] {
+  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  const bad = tags.filter((t) => !/^tag:[A-Za-z0-9-]+$/.test(t));
+  if (!tags.length || bad.length) throw new InvalidArgumentError(`expected tags like tag:web,tag:prod${bad.length ? `; not a tag: ${bad.join(', ')}` : ''}`);
+  return tags;
 }

@@ -43,6 +43,16 @@ describe('drill: user-owned laptop', () => {
     // No rebuild for a user's device: they re-enrol it themselves after the investigation.
     expect(result.outcome.outputs['recreate']).toBeUndefined();
   });
+
+  it('with rebuild tags the laptop is rebuilt too: a tagged one-off key, the new device carries exactly those tags', async () => {
+    const result = await runDrill({ dir: mkdtempSync(join(tmpdir(), 'tnir-drill-')), target: 'bob-laptop', rebuildTags: ['tag:workstation'], progress: () => undefined });
+    const failed = result.scorecard.items.filter((i) => !i.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    expect(result.scorecard.items.find((i) => i.id === 'rebuilt')?.detail).toMatch(/^bob-laptop \(.+\) tags \[tag:workstation\]$/);
+    expect(result.outcome.outputs['recreate']).toMatchObject({ tags: ['tag:workstation'], enrolMethod: 'ssh' });
+    // The user stays suspended: rebuilding the machine does not restore its owner.
+    expect(result.scorecard.items.find((i) => i.id === 'identity-contained')?.ok).toBe(true);
+  });
 });
 
 describe('tailnet-ir drill (CLI)', () => {
