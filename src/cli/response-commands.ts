@@ -127,6 +127,7 @@ function renderPlan(steps: PlannedStep[]): string {
     out.push(`${s.status === 'planned' ? '●' : s.status === 'error' ? '✗' : '○'} ${terminalSafeLine(s.stepId)} (${s.action})${gate}: ${s.status}${s.reason ? ` — ${terminalSafeLine(s.reason)}` : ''}`);
     for (const line of s.plan?.summary ?? []) out.push(`    ${terminalSafeLine(line)}`);
     for (const m of s.plan?.mutations ?? []) out.push(`    would ${terminalSafeLine(m.kind)} ${terminalSafeLine(m.target)}: ${terminalSafeLine(m.detail)}`);
+    for (const w of s.plan?.warnings ?? []) out.push(`    ! ${terminalSafeLine(w)}`);
   }
   out.push('', 'Nothing was changed.');
   return out.join('\n');

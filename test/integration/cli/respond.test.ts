@@ -30,6 +30,23 @@ describe('plan, respond, resume', () => {
     expect(audit().length).toBe(before);
   });
 
+  it('plan names how the rebuilt host gets its key, and --rebuild-method / --rebuild-tags change it', async () => {
+    const before = audit().length;
+    const ssh = await runCli(['plan', 'web-2', '--config', configFile], { env });
+    expect(ssh.code, ssh.stderr).toBe(0);
+    expect(ssh.stdout).toMatch(/recreate \(recreate-device\).*\n.*\n\s+hand it over \(ssh\): over SSH to root@127\.0\.0\.1:\d+/);
+    const manual = await runCli(['plan', 'web-2', '--config', configFile, '--rebuild-method', 'manual', '--rebuild-tags', 'tag:web,tag:app'], { env });
+    expect(manual.code, manual.stderr).toBe(0);
+    expect(manual.stdout).toContain('mint a one-off, pre-authorized auth key with tags tag:web, tag:app');
+    expect(manual.stdout).toContain('hand it over (manual): show the key once on this terminal');
+    // No terminal in this test: the plan says the manual hand-over would pause.
+    expect(manual.stdout).toMatch(/! no terminal is attached/);
+    const bad = await runCli(['plan', 'web-2', '--config', configFile, '--rebuild-tags', 'web'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('not a tag: web');
+    expect(audit().length).toBe(before);
+  });
+
   it('respond pauses at the first gate nobody approved (exit 5); resume with approval completes, each mutation once', async () => {
     const r = await runCli(['respond', 'web-2', '--config', configFile, '--json'], { env, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(5);
