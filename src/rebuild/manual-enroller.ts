@@ -5,7 +5,7 @@
  */
 import { magicDnsLabel } from '../core/device-config-key.js';
 import type { MethodEnroller } from './rebuild-enroller.js';
-import { EnrolmentFailedError } from './enrolment-failed-error.js';
+import { EnrolmentRefusedError } from './enrolment-failed-error.js';
 
 export interface KeyHandover {
   title: string;
@@ -26,7 +26,7 @@ export function createManualEnroller(options: { reveal: RevealOnce }): MethodEnr
     },
     async enrol({ oldDevice, authKey, tags, expires }) {
       if (!options.reveal)
-        throw new EnrolmentFailedError('a manual rebuild shows the key once on a terminal, and this run has none (unattended, or no controlling terminal)', {
+        throw new EnrolmentRefusedError('a manual rebuild shows the key once on a terminal, and this run has none (unattended, or no controlling terminal)', {
           hint: 'Resume the run from a terminal, or choose rebuild.method ssh or sidecar. The minted key was revoked.',
         });
       const name = magicDnsLabel(oldDevice);
