@@ -12,6 +12,7 @@ import { verifyJournalFile } from '../../../src/engine/journal.js';
 import { FakeApiError, FakeTailnet, seedTailnet } from './fakes/fake-tailnet.js';
 import { fakeWorld } from './fakes/fake-ports.js';
 import type { Approver } from '../../../src/engine/ports.js';
+import { EnrolmentFailedError, EnrolmentRefusedError } from '../../../src/rebuild/enrolment-failed-error.js';
 
 async function setup(approver: Approver = createFlagApprover('all', 'tester')) {
   const clock = new SkippingClock('2026-03-01T10:00:00Z');
@@ -55,6 +56,30 @@ describe('node-compromise playbook, end to end against fakes', () => {
     // destructive steps carry journaled approvals
     for (const step of ['revoke-keys', 'delete-device']) expect(journal).toMatch(new RegExp(`"type":"approval","step":"${step}"`));
     expect(journal).toMatch(/"type":"step-skipped","step":"suspend-user"/);
+  });
+
+  it('recreate retries a rebuilt host that is not reachable yet, minting a fresh key and revoking the unused one; a refusal is not retried', async () => {
+    const { tailnet, world, deps, playbook } = await setup();
+    const enrol = world.enroller.enrol.bind(world.enroller);
+    let calls = 0;
+    world.enroller.enrol = async (r) => {
+      if (++calls === 1) throw new EnrolmentFailedError('cannot reach the rebuilt host: connection refused');
+      return enrol(r);
+    };
+    const outcome = await startRun(deps, { playbook, inputs: { target: 'web-1', responders: ['group:ir'] }, runId: 'run-retry' });
+    expect(outcome).toMatchObject({ status: 'completed' });
+    const minted = tailnet.keys.filter((k) => k.description?.startsWith('tailnet-ir rebuild run-retry'));
+    expect(minted).toHaveLength(2);
+    expect(minted.filter((k) => k.revoked)).toHaveLength(1);
+    expect(readFileSync(join(deps.store.runDir('run-retry'), 'journal.jsonl'), 'utf8')).toMatch(/"type":"step-retry","step":"recreate"/);
+
+    const second = await setup();
+    second.world.enroller.enrol = async () => {
+      throw new EnrolmentRefusedError('still presents the compromised host key');
+    };
+    const refused = await startRun(second.deps, { playbook: second.playbook, inputs: { target: 'web-1', responders: ['group:ir'] }, runId: 'run-refused' });
+    expect(refused).toMatchObject({ status: 'paused', step: 'recreate' });
+    expect(second.tailnet.keys.filter((k) => k.description?.startsWith('tailnet-ir rebuild run-refused'))).toHaveLength(1);
   });
 
   it('user-owned device: collects before suspending the owner (tailnet route), deletes, no recreate without tags', async () => {
