@@ -22,11 +22,12 @@ export async function runDrillCommand(
     progress,
   });
   const { outcome, scorecard } = result;
-  emit(opts.json, { dir: result.dir, allowedSigners: result.allowedSigners, runId: outcome.runId, status: outcome.status, step: outcome.step, message: outcome.message, archive: result.archive ?? null, scorecard }, () =>
+  emit(opts.json, { dir: result.dir, allowedSigners: result.allowedSigners, runId: outcome.runId, status: outcome.status, step: outcome.step, message: outcome.message, archive: result.archive ?? null, skippedMs: result.skippedMs, scorecard }, () =>
     [
       '',
       `run ${outcome.runId}: ${outcome.status}${outcome.step ? ` at ${terminalSafeLine(outcome.step)}` : ''}${outcome.message ? ` — ${terminalSafe(outcome.message)}` : ''}`,
       renderScorecard(scorecard, terminalSafeLine),
+      ...(result.skippedMs > 0 ? [`simulated clock: ${Math.round(result.skippedMs / 1000)} s of waiting skipped (polls, retry backoffs)`] : []),
       `drill files: ${terminalSafeLine(result.dir)}`,
       ...(result.archive
         ? [

@@ -49,6 +49,31 @@ export class SkippingClock implements Clock {
   }
 }
 
+/**
+ * The drill's simulated clock: wall time plus every wait skipped so far. Work takes the time it
+ * takes, but a `sleep` (a poll interval, a retry backoff) returns at once and moves the clock
+ * forward, so a drill that waits "15 minutes" for a rebuilt host finishes in seconds while its
+ * journal, report and simulated tailnet all agree on the time.
+ */
+export class DrillClock implements Clock {
+  private skippedMs = 0;
+  constructor(private readonly wall: () => number = Date.now) {}
+  now(): Date {
+    return new Date(this.wall() + this.skippedMs);
+  }
+  /** Total waiting skipped so far. */
+  get skipped(): number {
+    return this.skippedMs;
+  }
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw signal.reason;
+    this.skippedMs += Math.max(0, ms);
+    // Yield to I/O, so a polling loop on this clock cannot starve the servers it polls.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (signal?.aborted) throw signal.reason;
+  }
+}
+
 /** Parse a playbook duration (`500ms`, `30s`, `5m`, `1h`) to milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(text);

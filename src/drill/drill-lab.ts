@@ -1,5 +1,6 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
 import { configSchema, type Config } from '../core/config.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { closestDeviceNames } from '../tailnet/policy/index.js';
@@ -20,6 +21,8 @@ export interface DrillLabOptions {
   dir: string;
   /** Device (hostname or node id) the drill is about; default the scenario's drill.target. */
   target?: string;
+  /** The drill's clock, shared with the simulated tailnet (default: wall time). */
+  clock?: Clock;
 }
 
 export interface DrillLab {
@@ -52,7 +55,8 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
   const targetName = options.target ?? options.scenario.drill?.target;
   if (!targetName) throw new UsageError('the scenario names no drill target (drill.target) and none was given', { hint: 'pass --target DEVICE' });
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
-  const sim = await startSimServer({ scenario: options.scenario, checker: policyEngineChecker });
+  const now = options.clock ? () => options.clock!.now() : () => new Date();
+  const sim = await startSimServer({ scenario: options.scenario, checker: policyEngineChecker, now });
   try {
     const device = sim.tailnet.listDevices(true).find((d) => d.hostname === targetName || d.nodeId === targetName || d.name === targetName);
     if (!device)
@@ -68,7 +72,7 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
     const profile = compromisedLinuxHost({
         device,
         peers,
-        now: new Date(),
+        now: now(),
         enroll: async (authKey, hostname) => {
           enrolledKeys.push(authKey);
           try {

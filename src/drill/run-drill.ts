@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { createSystemClock } from '../core/clock.js';
+import { DrillClock } from '../core/clock.js';
 import { verifyJournalText } from '../core/journal-entry.js';
 import { createFlagApprover } from '../engine/approvers.js';
 import { findPlaybook } from '../engine/playbook-catalog.js';
@@ -40,13 +40,16 @@ export interface DrillResult {
   outcome: RunOutcome;
   scorecard: Scorecard;
   archive?: string;
+  /** Waiting the simulated clock skipped (ms). */
+  skippedMs: number;
 }
 
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
-  const clock = createSystemClock();
+  // Simulated time: waits (polls, backoffs) are skipped, and the simulator shares the clock.
+  const clock = new DrillClock();
   const scenario = await loadScenario(options.scenario);
   const dir = options.dir ?? join(resolveStateHome(), 'drills', clock.now().toISOString().replace(/[:.]/g, '-'));
-  const lab = await startDrillLab({ scenario, dir, ...(options.target ? { target: options.target } : {}) });
+  const lab = await startDrillLab({ scenario, dir, clock, ...(options.target ? { target: options.target } : {}) });
   try {
     const tailnet = new TailscaleClient({ baseUrl: lab.apiEnv.TAILSCALE_BASE_URL, tailnet: '-', credentials: { kind: 'api-key', apiKey: lab.apiEnv.TAILSCALE_API_KEY } });
     const operator = options.operator ?? 'drill trainee';
@@ -84,7 +87,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       secretLeaks: await findSecrets(runDir, lab.enrolledKeys),
     });
     const archive = (outcome.outputs['seal'] as { archivePath?: string } | undefined)?.archivePath;
-    return { dir, allowedSigners: lab.allowedSignersFile, outcome, scorecard, ...(archive ? { archive } : {}) };
+    return { dir, allowedSigners: lab.allowedSignersFile, outcome, scorecard, skippedMs: clock.skipped, ...(archive ? { archive } : {}) };
   } finally {
     await lab.close();
   }

@@ -2,13 +2,13 @@
  * The main job, end to end: the node-compromise playbook against the simulated tailnet (real
  * HTTP) and a simulated host (real SSH), with the real policy engine and evidence pipeline.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDrill } from '../../../src/drill/run-drill.js';
 import { verifyArchive } from '../../../src/evidence/verify-archive.js';
-import { runCli } from '../../support/run-cli.js';
+import { repoRoot, runCli } from '../../support/run-cli.js';
 
 describe('drill: tagged web server (the default scenario)', () => {
   it('quarantines, revokes the enrolling key, collects and signs evidence, rebuilds and releases: every scorecard item passes', async () => {
@@ -52,6 +52,21 @@ describe('drill: user-owned laptop', () => {
     expect(result.outcome.outputs['recreate']).toMatchObject({ tags: ['tag:workstation'], enrolMethod: 'ssh' });
     // The user stays suspended: rebuilding the machine does not restore its owner.
     expect(result.scorecard.items.find((i) => i.id === 'identity-contained')?.ok).toBe(true);
+  });
+});
+
+describe('drill: simulated clock', () => {
+  it('skips the waiting of a retry backoff: a failed key mint is retried "20 s later" within real seconds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tnir-drill-'));
+    const scenario = join(dir, 'scenario.yaml');
+    const text = readFileSync(join(repoRoot, 'scenarios', 'default.yaml'), 'utf8');
+    writeFileSync(scenario, `${text}\nfaults:\n  - { kind: status, route: "POST /api/v2/tailnet/*/keys", status: 500, times: 1 }\n`);
+    const result = await runDrill({ dir, scenario, progress: () => undefined });
+    const failed = result.scorecard.items.filter((i) => !i.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    expect(result.skippedMs).toBeGreaterThanOrEqual(20_000);
+    const journal = readFileSync(join(dir, 'state', 'runs', result.outcome.runId, 'journal.jsonl'), 'utf8');
+    expect(journal).toMatch(/"type":"step-retry","step":"recreate"/);
   });
 });
 
