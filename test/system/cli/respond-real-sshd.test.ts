@@ -32,7 +32,13 @@ function sshKeygenVerify(allowedSigners: string, archive: string): Promise<{ cod
   });
 }
 
-describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a real sshd'))('respond with a real OpenSSH host and the simulated tailnet', () => {
+/** The tagged server (its enrolling key is revoked) and the user-owned laptop (its owner is suspended; rebuilt as a tagged device). */
+const cases = [
+  { device: 'web-2', flags: [] as string[], rebuiltTags: 'tag:web', identity: 'key' },
+  { device: 'bob-laptop', flags: ['--rebuild-tags', 'tag:workstation'], rebuiltTags: 'tag:workstation', identity: 'user' },
+] as const;
+
+describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a real sshd')).each(cases)('respond with a real OpenSSH host and the simulated tailnet ($device)', (c) => {
   let dir: string;
   let lab: DrillLab;
   let sshd: SshdInstance;
@@ -40,10 +46,11 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
   let configFile: string;
   let env: NodeJS.ProcessEnv;
   let rebuilt: Promise<void> | undefined;
+  let targetNode: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tnir-sys-respond-'));
-    lab = await startDrillLab({ scenario: await loadScenario(), dir: join(dir, 'lab') });
+    lab = await startDrillLab({ scenario: await loadScenario(), dir: join(dir, 'lab'), target: c.device });
     enrolFile = join(dir, 'enrolment');
     const sshdOptions = {
       address: '127.0.0.1',
@@ -59,12 +66,12 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
     const [keyType, keyBlob] = rebuiltKey.publicLine.split(' ');
     const knownHosts = join(dir, 'known_hosts');
     writeFileSync(knownHosts, `${sshd.knownHostsLine}\n[127.0.0.1]:${sshdOptions.port} ${keyType} ${keyBlob}\n`);
-    const webNode = lab.sim.tailnet.listDevices(false).find((d) => d.hostname === 'web-2')!.nodeId;
+    targetNode = lab.sim.tailnet.listDevices(false).find((d) => d.hostname === c.device)!.nodeId;
     // The restart takes a moment; minting the rebuild key waits for it, as a real rebuild would
     // be done before anyone approves the recreate step.
     lab.sim.faults.add({ kind: 'latency', route: 'POST /api/v2/tailnet/*/keys', ms: 3000 });
     lab.sim.tailnet.onMutation((e) => {
-      if (e.action !== 'DELETE' || e.target.id !== webNode) return;
+      if (e.action !== 'DELETE' || e.target.id !== targetNode) return;
       rebuilt = (async () => {
         await sshd.stop();
         sshd = await startSshd({ ...sshdOptions, hostKey: rebuiltKey });
@@ -80,7 +87,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
         `  identityFile: ${lab.identityFile}`,
         `  knownHosts: ${knownHosts}`,
         '  devices:',
-        `    web-2: { address: 127.0.0.1, port: ${sshd.port} }`,
+        `    ${c.device}: { address: 127.0.0.1, port: ${sshd.port} }`,
         'evidence:',
         `  signingKey: ${lab.signingKeyFile}`,
         `  signerIdentity: ${signer}`,
@@ -107,7 +114,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
       const [host, tags, key] = readFileSync(enrolFile, 'utf8').split('\n');
       enrolledKey = key ?? '';
       expect(statSync(enrolFile).mode & 0o777).toBe(0o600);
-      expect(tags).toBe('tag:web');
+      expect(tags).toBe(c.rebuiltTags);
       void fetch(`${lab.sim.url}/sim/v0/enroll`, {
         method: 'POST',
         headers: { authorization: `Bearer ${lab.sim.token}`, 'content-type': 'application/json' },
@@ -117,7 +124,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
 
     let r;
     try {
-      r = await runCliKillable(['respond', 'web-2', '--config', configFile, '--approve', 'all', '--json'], { env, timeoutMs: 150_000 });
+      r = await runCliKillable(['respond', c.device, '--config', configFile, '--approve', 'all', ...c.flags, '--json'], { env, timeoutMs: 150_000 });
     } finally {
       clearInterval(enrolWatcher);
     }
@@ -145,10 +152,14 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
     expect(status![1].toString('utf8')).toContain(`"HostName":"${hostname()}"`);
     expect(entries.has('manifest.json')).toBe(true);
 
-    // Re-enrolment: one new node with the old tags; the key only ever went over stdin.
+    // Identity contained: the enrolling key revoked, or the owner suspended.
     const audit = lab.sim.tailnet.auditLog();
+    if (c.identity === 'user') expect(lab.sim.tailnet.listUsers('all').find((u) => u.loginName === 'bob@example.com')?.status).toBe('suspended');
+    else expect(audit.filter((e) => e.action === 'REVOKE')).not.toHaveLength(0);
+    // Re-enrolment: the old node gone, one new node with the rebuild tags; the key only ever went over stdin.
+    expect(lab.sim.tailnet.listDevices(true).find((d) => d.nodeId === targetNode)).toBeUndefined();
     expect(audit.filter((e) => e.action === 'CREATE' && e.target.type === 'NODE')).toHaveLength(1);
-    expect(lab.sim.tailnet.listDevices(false).filter((d) => d.hostname === 'web-2').map((d) => d.tags)).toEqual([['tag:web']]);
+    expect(lab.sim.tailnet.listDevices(false).filter((d) => d.hostname === c.device).map((d) => d.tags)).toEqual([[c.rebuiltTags]]);
     expect(enrolledKey.length).toBeGreaterThan(10);
     const runDir = join(env.TAILNET_IR_HOME!, 'runs', soleRunId(env.TAILNET_IR_HOME!)!);
     const leaks: string[] = [];
