@@ -65,6 +65,7 @@ const stepFields = {
     .min(1)
     .optional()
     .describe("Guard: the step runs only if true, e.g. \"steps.triage.output.identity.kind == 'user'\"."),
+  skip_reason: z.string().min(1).optional().describe('Why the step is skipped when its guard is false, in words for the responder (plan, journal, report).'),
   approval: approvalSchema.default('auto'),
   timeout: durationSchema.optional().describe('Per-attempt time limit of apply.'),
   retry: retrySchema.optional(),
@@ -116,4 +117,9 @@ export function playbookJsonSchema(): Record<string, unknown> {
     $id: 'https://tailnet-ir.invalid/playbook.schema.json',
     title: 'tailnet-ir playbook',
   } as Record<string, unknown>;
+}
+
+/** What the plan, journal and report say about a step whose guard was false. */
+export function skipReason(step: { when?: string | undefined; skip_reason?: string | undefined }): string {
+  return step.skip_reason ? `${step.skip_reason} (guard: ${step.when ?? 'none'})` : `guard is false: ${step.when ?? 'none'}`;
 }

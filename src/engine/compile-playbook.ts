@@ -2,7 +2,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import type { JsonValue } from '../core/json.js';
 import type { Plan } from '../core/plan.js';
 import { evaluateGuard, parseGuard, type GuardExpr } from '../core/expressions.js';
-import type { AnyStep, Playbook, PlaybookStep } from '../core/playbook.js';
+import { skipReason, type AnyStep, type Playbook, type PlaybookStep } from '../core/playbook.js';
 import { InvariantError, PlanStaleError, RunPausedError } from './engine-errors.js';
 import type { ApplyPhaseResult, ApprovalPhaseResult, PlanPhaseResult, StepExecutor } from './step-executor.js';
 
@@ -48,6 +48,7 @@ function errorInfo(e: unknown): { message: string; exitCode: number } {
 export function compilePlaybook(playbook: Playbook, executor: StepExecutor) {
   const guards = new Map<string, GuardExpr>();
   for (const s of [...playbook.steps, ...playbook.compensations]) if (s.when) guards.set(s.id, parseGuard(s.when));
+  const skipReasons = new Map([...playbook.steps, ...playbook.compensations].map((s) => [s.id, skipReason(s)]));
 
   const runSetup = setup({
     types: {
@@ -56,7 +57,7 @@ export function compilePlaybook(playbook: Playbook, executor: StepExecutor) {
       input: {} as { inputs: Record<string, JsonValue> },
     },
     actors: {
-      skipStep: fromPromise<void, StepInput>(async ({ input }) => executor.skip(input.stepId, 'guard is false')),
+      skipStep: fromPromise<void, StepInput>(async ({ input }) => executor.skip(input.stepId, skipReasons.get(input.stepId) ?? 'guard is false')),
       planStep: fromPromise<PlanPhaseResult, StepInput>(async ({ input, signal }) => executor.plan(input.stepId, input, signal)),
       approveStep: fromPromise<ApprovalPhaseResult, StepInput>(async ({ input }) => {
         if (!input.plan) throw new Error(`internal: no plan for ${input.stepId}`);

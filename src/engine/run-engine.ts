@@ -11,7 +11,7 @@ import { toJsonValue } from '../core/json.js';
 import type { Plan } from '../core/plan.js';
 import { guardReferences, evaluateGuard, parseGuard, resolveParams } from '../core/expressions.js';
 import { toolVersion } from '../core/version.js';
-import type { Playbook } from '../core/playbook.js';
+import { skipReason, type Playbook } from '../core/playbook.js';
 import type { RunRecord } from '../core/run.js';
 import type { ActivityRegistry } from './activity.js';
 import { compilePlaybook, PAUSED, type RunContext } from './compile-playbook.js';
@@ -252,7 +252,7 @@ export async function planRun(deps: Omit<EngineDeps, 'store' | 'approver'>, requ
         continue;
       }
       if (!evaluateGuard(expr, { inputs, outputs })) {
-        result.push({ ...base, status: 'skipped', approval: 'not-needed', reason: `guard is false: ${step.when}` });
+        result.push({ ...base, status: 'skipped', approval: 'not-needed', reason: skipReason(step) });
         continue;
       }
     }

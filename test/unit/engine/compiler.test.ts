@@ -78,7 +78,7 @@ describe('compiled playbooks', () => {
     const out = await startRun(t.deps, { playbook: t.playbook, inputs: {}, runId: 'run-guard' });
     expect(out.status).toBe('completed');
     expect(t.log).toEqual(['b']);
-    expect(t.journal('run-guard').find((e) => e.step === 'a')).toMatchObject({ type: 'step-skipped', data: { reason: 'guard is false' } });
+    expect(t.journal('run-guard').find((e) => e.step === 'a')).toMatchObject({ type: 'step-skipped', data: { reason: "guard is false: inputs.target == 'other'" } });
   });
 
   it('retries with doubling backoff on the injected clock, checking before each retry', async () => {

@@ -99,6 +99,9 @@ describe('node-compromise playbook, end to end against fakes', () => {
     const journal = readFileSync(join(deps.store.runDir('run-user'), 'journal.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; step?: string });
     const idx = (type: string, step: string) => journal.findIndex((e) => e.type === type && e.step === step);
     expect(idx('done', 'collect-early')).toBeLessThan(idx('intent', 'suspend-user'));
+    // Why the laptop was not rebuilt is journaled in words, not only as a guard expression.
+    const skipped = (journal as { type: string; step?: string; data?: { reason?: string } }[]).find((e) => e.type === 'step-skipped' && e.step === 'recreate');
+    expect(skipped?.data?.reason).toMatch(/^A user-owned device is rebuilt only with rebuild tags/);
   });
 
   it('user-owned device with an out-of-band route collects after the identity step', async () => {
