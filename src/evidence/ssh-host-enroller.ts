@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { TailnetIrError } from '../core/errors.js';
 import type { HostEnroller } from '../engine/ports.js';
 import type { Device } from '../tailnet/types.js';
-import type { RemoteConnector } from './remote-command.js';
+import { formatSshEndpoint, type RemoteConnector } from './remote-command.js';
 import type { SshRoute } from './ssh-setup.js';
 
 export interface SshHostEnrollerOptions {
@@ -25,11 +25,13 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnro
   return {
     async enrol({ runId, oldDevice, authKey, tags }) {
       const route = options.routeFor(oldDevice);
+      // The same route as collection: the device's own jump host (or none), else the global one.
+      const via = route.target.jump ? ` via ${formatSshEndpoint(route.target.jump)}` : '';
       let host;
       try {
         host = await options.connector.connect(route.target);
       } catch (err) {
-        throw new EnrolmentFailedError(`cannot reach the rebuilt host at ${route.target.address}:${route.target.port} over SSH: ${(err as Error).message}`, {
+        throw new EnrolmentFailedError(`cannot reach the rebuilt host at ${route.target.address}:${route.target.port}${via} over SSH: ${(err as Error).message}`, {
           hint: 'Finish the rebuild (the host up, its new SSH host key pinned in known_hosts), then resume. The minted key was revoked.',
           cause: err,
         });
@@ -55,7 +57,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnro
             { hint: 'The minted key is one-off and expires within the hour; resume to mint a new one, or enrol the host by hand.' },
           );
         }
-        return { method: 'ssh', detail: `tailscale up on ${route.target.address}:${route.target.port} (${route.path}); key passed on stdin` };
+        return { method: 'ssh', detail: `tailscale up on ${route.target.address}:${route.target.port} (${route.path}${via}); key passed on stdin` };
       } finally {
         await host.close();
       }

@@ -3,6 +3,7 @@ import { configSchema } from '../../../src/core/config.js';
 import { EnrolmentFailedError, createSshHostEnroller } from '../../../src/evidence/ssh-host-enroller.js';
 import { resolveSshRoute } from '../../../src/evidence/ssh-setup.js';
 import type { Device } from '../../../src/tailnet/types.js';
+import type { HostTarget, RemoteConnector } from '../../../src/evidence/remote-command.js';
 import { fakeConnector } from './support/fake-remote.js';
 
 const ssh = configSchema.parse({}).ssh;
@@ -26,5 +27,25 @@ describe('SSH host enroller', () => {
     const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({ nWEB2: 'SHA256:fake' }) });
     await expect(enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [] })).rejects.toBeInstanceOf(EnrolmentFailedError);
     expect(calls).toHaveLength(0);
+  });
+
+  it("re-enrols through the device's own jump host, as collection did", async () => {
+    const { connector: fake } = fakeConnector(() => ({ stdout: 'Success.\n' }));
+    const targets: HostTarget[] = [];
+    const connector: RemoteConnector = { connect: (target, signal) => (targets.push(target), fake.connect(target, signal)) };
+    const withJump = configSchema.parse({ ssh: { jump: 'ops@bastion', devices: { 'web-2': { address: '10.20.0.2', jump: 'ops@dmz-jump:2222' } } } }).ssh;
+    const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, withJump), compromisedHostKeys: async () => ({}) });
+    const r = await enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [] });
+    expect(targets).toEqual([expect.objectContaining({ address: '10.20.0.2', jump: { user: 'ops', address: 'dmz-jump', port: 2222 } })]);
+    expect(r.detail).toBe('tailscale up on 10.20.0.2:22 (out-of-band via ops@dmz-jump:2222); key passed on stdin');
+  });
+
+  it('names the jump host when the rebuilt host cannot be reached', async () => {
+    const { connector } = fakeConnector(() => ({}), { failConnect: () => new Error('connect ECONNREFUSED') });
+    const withJump = configSchema.parse({ ssh: { jump: 'ops@bastion:2222' } }).ssh;
+    const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, withJump), compromisedHostKeys: async () => ({}) });
+    await expect(enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [] })).rejects.toThrow(
+      'cannot reach the rebuilt host at 100.64.0.7:22 via ops@bastion:2222 over SSH: connect ECONNREFUSED',
+    );
   });
 });
