@@ -74,7 +74,7 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
         port: r.target.port,
         user: r.target.user,
         path: r.path,
-        ...(jump ? { via: formatSshEndpoint(jump), jump: { address: jump.address, port: jump.port, user: jump.user } } : {}),
+        ...(jump ? { via: r.via ?? formatSshEndpoint(jump), jump: { address: jump.address, port: jump.port, user: jump.user } } : {}),
       };
     },
 

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { TailnetIrError } from '../core/errors.js';
 import type { HostEnroller } from '../engine/ports.js';
 import type { Device } from '../tailnet/types.js';
-import { formatSshEndpoint, type RemoteConnector } from './remote-command.js';
+import type { RemoteConnector } from './remote-command.js';
 import type { SshRoute } from './ssh-setup.js';
 
 export interface SshHostEnrollerOptions {
@@ -26,7 +26,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): HostEnro
     async enrol({ runId, oldDevice, authKey, tags }) {
       const route = options.routeFor(oldDevice);
       // The same route as collection: the device's own jump host (or none), else the global one.
-      const via = route.target.jump ? ` via ${formatSshEndpoint(route.target.jump)}` : '';
+      const via = route.via ? ` via ${route.via}` : '';
       let host;
       try {
         host = await options.connector.connect(route.target);

@@ -8,7 +8,7 @@ import type { Config } from '../core/config.js';
 import { CredentialsError, InputFileError, UsageError } from '../core/errors.js';
 import type { Device } from '../tailnet/types.js';
 import { parseKnownHosts, type HostKeyPin } from './host-keys.js';
-import type { HostTarget, SshEndpoint } from './remote-command.js';
+import { formatSshEndpoint, type HostTarget, type SshEndpoint } from './remote-command.js';
 import { loadKeyAuth, type SshAuth } from './ssh-connector.js';
 
 export async function loadHostKeyPin(source: { knownHosts?: string | undefined; fingerprint?: string | undefined }): Promise<HostKeyPin> {
@@ -44,6 +44,8 @@ export interface SshRoute {
   target: HostTarget;
   /** `tailnet`: over the node's Tailscale address (lost when its user is suspended); `out-of-band`: a management address. */
   path: 'tailnet' | 'out-of-band';
+  /** The jump host as `user@host:port`, for plans and messages (`target.jump` is what connects). */
+  via?: string;
 }
 
 /**
@@ -67,12 +69,17 @@ export function resolveSshRoute(device: Device, ssh: Config['ssh']): SshRoute {
     return {
       target: { label: device.hostname, address: entry.address, port: entry.port, user: entry.user ?? ssh.user, ...(jump ? { jump } : {}) },
       path: 'out-of-band',
+      ...(jump ? { via: formatSshEndpoint(jump) } : {}),
     };
   }
   const address = device.addresses.find((a) => !a.includes(':')) ?? device.addresses[0];
   if (!address) throw new UsageError(`${device.name} has no Tailscale address and no ssh.devices entry: nowhere to connect`);
   const jump = effectiveJump(ssh);
-  return { target: { label: device.hostname, address, port: 22, user: ssh.user, ...(jump ? { jump } : {}) }, path: 'tailnet' };
+  return {
+    target: { label: device.hostname, address, port: 22, user: ssh.user, ...(jump ? { jump } : {}) },
+    path: 'tailnet',
+    ...(jump ? { via: formatSshEndpoint(jump) } : {}),
+  };
 }
 
 /** The device entry's own `jump` if it has one, else `ssh.jump`; `none` at either level: direct. */

@@ -51,6 +51,7 @@ describe('resolveSshRoute with jump hosts', () => {
     expect(r).toEqual({
       target: { label: 'web-2', address: '10.20.0.2', port: 22, user: 'ir', jump: { user: 'jumper', address: 'dmz-jump.example.com', port: 22 } },
       path: 'out-of-band',
+      via: 'jumper@dmz-jump.example.com:22',
     });
   });
 
@@ -58,6 +59,7 @@ describe('resolveSshRoute with jump hosts', () => {
     const r = resolveSshRoute(device({ nodeId: 'nDB1CNTRL', name: 'db-1.tail1.ts.net' }), withJumps);
     expect(r.target).toMatchObject({ address: '192.0.2.30', port: 22 });
     expect(r.target).not.toHaveProperty('jump');
+    expect(r).not.toHaveProperty('via');
   });
 
   it('falls back to the global jump for an entry without one and for the tailnet path', () => {
@@ -78,6 +80,7 @@ describe('resolveSshRoute with jump hosts', () => {
       expect(r).toEqual({
         target: { label: hostname, address: '100.64.0.9', port: 22, user: 'ir', jump: { user: 'ops', address: 'bastion.example.com', port: 2222 } },
         path: 'tailnet',
+        via: 'ops@bastion.example.com:2222',
       });
     }
   });
