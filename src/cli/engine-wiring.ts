@@ -21,7 +21,7 @@ import { createSshConnector } from '../evidence/ssh-connector.js';
 import { createSshHostEnroller } from '../evidence/ssh-host-enroller.js';
 import { createManualEnroller, type RevealOnce } from '../rebuild/manual-enroller.js';
 import { createRebuildEnroller } from '../rebuild/rebuild-enroller.js';
-import { loadHostKeyPin, loadSshAuth, parseJump, resolveSshRoute } from '../evidence/ssh-setup.js';
+import { loadHostKeyPin, loadSshAuth, resolveSshRoute } from '../evidence/ssh-setup.js';
 import { signerFromAgent, signerFromKeyFile } from '../evidence/signing-keys.js';
 import { DRILL_NAMESPACE, EVIDENCE_NAMESPACE, type Ed25519Signer } from '../evidence/sshsig.js';
 import { createPolicyPlanner } from '../tailnet/policy-planner-adapter.js';
@@ -111,7 +111,6 @@ async function createConnector(config: Config, env: NodeJS.ProcessEnv): Promise<
   return createSshConnector({
     auth,
     hostKeys: pin,
-    ...(config.ssh.jump ? { jump: parseJump(config.ssh.jump, config.ssh.user) } : {}),
     connectTimeoutMs: config.ssh.connectTimeout,
   });
 }

@@ -16,7 +16,20 @@ const duration = z
 
 const hostPort = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[^\s[\]]+):\d{1,5}$/, 'host:port with a single port, e.g. tag:db:5432 or 100.64.0.20:5432');
 
-const userAtHost = z.string().regex(/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(:\d{1,5})?$|^([A-Za-z0-9._-]+@)?\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'USER@HOST[:PORT]');
+const USER_AT_HOST = /^([A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(:\d{1,5})?$|^([A-Za-z0-9._-]+@)?\[[0-9a-fA-F:]+\](:\d{1,5})?$/;
+const portInRange = (v: string) => {
+  const port = /\]?:(\d{1,5})$/.exec(v)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+};
+
+/**
+ * A ProxyJump host: `[USER@]HOST[:PORT]` (USER defaults to `ssh.user`, PORT to 22), or `none` to
+ * connect directly. Per device, `none` overrides a global `ssh.jump`.
+ */
+const jumpHost = z
+  .string()
+  .regex(USER_AT_HOST, 'USER@HOST[:PORT] (e.g. ops@bastion.example.com:2222), or none to connect directly')
+  .refine(portInRange, 'the jump port must be between 1 and 65535');
 
 const secretRef = z
   .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(), file: z.string().optional() })
@@ -45,13 +58,16 @@ export const configSchema = z
         /** Use the SSH agent for authentication (never forwarded). */
         agent: z.boolean().default(false),
         knownHosts: z.string().optional(),
-        jump: userAtHost.optional(),
+        /** ProxyJump for every connection, unless a device names its own `jump` (or `none`). */
+        jump: jumpHost.optional(),
         connectTimeout: duration.default(15_000),
         commandTimeout: duration.default(300_000),
         /**
          * Per-device addresses instead of the Tailscale address (out-of-band management), keyed by
          * node id, MagicDNS name or its first label (never the node's self-reported hostname).
-         * All connections use the one `jump` above: a per-device jump host is not supported yet.
+         * `jump` reaches that address through its own jump host (its key pinned in knownHosts like
+         * the target's); `none` connects directly even when `ssh.jump` is set; without it the
+         * global `ssh.jump` applies.
          */
         devices: z
           .record(
@@ -61,6 +77,7 @@ export const configSchema = z
                 address: z.string().min(1),
                 port: z.number().int().min(1).max(65535).default(22),
                 user: z.string().optional(),
+                jump: jumpHost.optional(),
               })
               .strict(),
           )

@@ -76,7 +76,10 @@ export interface CollectionRoute {
   user?: string;
   /** `tailnet` depends on the node's tailnet access; `out-of-band` does not. */
   path: 'tailnet' | 'out-of-band';
+  /** The jump host as `user@host:port`, for plans and messages. */
   via?: string;
+  /** The jump host the connection goes through (absent: direct). */
+  jump?: { address: string; port: number; user: string };
 }
 
 export interface CollectionResult {

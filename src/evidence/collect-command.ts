@@ -12,7 +12,7 @@ import { terminalSafeLine } from '../core/terminal-text.js';
 import { bundledCollectorsDir, loadCollectors } from './collector-schema.js';
 import { collectEvidence, type CollectProgress } from './collect-evidence.js';
 import { parseKnownHosts, type HostKeyPin } from './host-keys.js';
-import type { HostTarget } from './remote-command.js';
+import { formatSshEndpoint, type HostTarget } from './remote-command.js';
 import { createSshConnector, loadKeyAuth, type SshAuth } from './ssh-connector.js';
 import { signerFromAgent, signerFromKeyFile } from './signing-keys.js';
 import { DRILL_NAMESPACE, EVIDENCE_NAMESPACE, type Ed25519Signer } from './sshsig.js';
@@ -99,11 +99,11 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
     });
   if (opts.hostKey && !/^SHA256:[A-Za-z0-9+/]{43}=?$/.test(opts.hostKey))
     throw new UsageError(`--host-key ${JSON.stringify(opts.hostKey)} is not a SHA256 fingerprint like ssh-keygen -lf prints.`);
+  const jump = opts.jump ? parseSshDestination(opts.jump, '--jump') : undefined;
   const hosts: HostTarget[] = opts.host.map((h) => {
     const d = parseSshDestination(h, '--host');
-    return { label: d.address, ...d };
+    return { label: d.address, ...d, ...(jump ? { jump } : {}) };
   });
-  const jump = opts.jump ? parseSshDestination(opts.jump, '--jump') : undefined;
   if (opts.hostKey && hosts.length > 1)
     throw new UsageError('--host-key pins one host; with several --host use --known-hosts (one line per host).');
   if (jump && !opts.knownHosts)
@@ -154,7 +154,7 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
   let result;
   try {
     result = await collectEvidence({
-      connector: createSshConnector({ auth, hostKeys: pin, jump, connectTimeoutMs: timeout * 1000 }),
+      connector: createSshConnector({ auth, hostKeys: pin, connectTimeoutMs: timeout * 1000 }),
       collectors: wanted.map((w) => all.get(w)).filter((c) => c !== undefined),
       hosts,
       archivePath: opts.out,
@@ -221,6 +221,7 @@ export async function runCollect(opts: CollectCliOptions): Promise<void> {
 /** `--dry-run`: print the commands that would run, without connecting or writing anything. */
 async function printPlan(opts: CollectCliOptions): Promise<void> {
   const hosts = opts.host.map((h) => parseSshDestination(h, '--host'));
+  const jump = opts.jump ? parseSshDestination(opts.jump, '--jump') : undefined;
   const variables: Record<string, string> = {};
   for (const v of opts.var ?? []) {
     const m = /^([a-z][a-zA-Z0-9_-]*)=(.*)$/.exec(v);
@@ -245,9 +246,9 @@ async function printPlan(opts: CollectCliOptions): Promise<void> {
       host: hosts[0]?.address ?? '',
     },
   );
-  emit(opts.json, { hosts, out: opts.out, plan }, () =>
+  emit(opts.json, { hosts, ...(jump ? { jump } : {}), out: opts.out, plan }, () =>
     [
-      `Would collect from ${hosts.map((h) => `${h.user}@${h.address}:${h.port}`).join(', ')} into ${opts.out} (nothing was run):`,
+      `Would collect from ${hosts.map((h) => formatSshEndpoint(h)).join(', ')}${jump ? ` via ${formatSshEndpoint(jump)}` : ''} into ${opts.out} (nothing was run):`,
       ...plan.map(
         (p) =>
           `${p.collect ? '  run ' : '  skip'} ${p.collector}/${p.name}: ${commandLineFromArgv(p.argv)}` +

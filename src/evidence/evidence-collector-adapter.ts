@@ -15,8 +15,8 @@ import type { CollectionResult, CollectionRoute, EvidenceCollector, ProgressSink
 import type { Device } from '../tailnet/types.js';
 import { collectEvidence, type CollectProgress } from './collect-evidence.js';
 import type { CollectorDefinition } from './collector-schema.js';
-import type { RemoteConnector } from './remote-command.js';
-import { resolveSshRoute } from './ssh-setup.js';
+import { formatSshEndpoint, type RemoteConnector } from './remote-command.js';
+import { parseJump, resolveSshRoute } from './ssh-setup.js';
 import { signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
 
@@ -68,17 +68,27 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
   return {
     async routeFor(device: Device): Promise<CollectionRoute> {
       const r = resolveSshRoute(device, options.ssh);
-      return { address: r.target.address, port: r.target.port, user: r.target.user, path: r.path, ...(r.via ? { via: r.via } : {}) };
+      const jump = r.target.jump;
+      return {
+        address: r.target.address,
+        port: r.target.port,
+        user: r.target.user,
+        path: r.path,
+        ...(jump ? { via: r.via ?? formatSshEndpoint(jump), jump: { address: jump.address, port: jump.port, user: jump.user } } : {}),
+      };
     },
 
     async collect({ runId, device, route, signal, progress, attachments }) {
       const evidenceDir = join(options.runDir(runId), 'evidence');
       await mkdir(evidenceDir, { recursive: true, mode: 0o700 });
       const archivePath = await freshArchivePath(evidenceDir, runId, pathExists);
+      // The route as planned (and journaled), jump host included. A plan journaled before routes
+      // carried `jump` names it only as `via` text.
+      const jump = route.jump ?? (route.via ? parseJump(route.via, options.ssh.user) : undefined);
       const result = await collectEvidence({
         connector: options.connector,
         collectors: options.collectors,
-        hosts: [{ label: device.hostname, address: route.address, port: route.port ?? 22, user: route.user ?? options.ssh.user }],
+        hosts: [{ label: device.hostname, address: route.address, port: route.port ?? 22, user: route.user ?? options.ssh.user, ...(jump ? { jump } : {}) }],
         archivePath,
         run: { runId, operator: options.operator, target: { deviceId: device.nodeId, name: device.name, addresses: device.addresses } },
         ...(options.window ? { window: options.window() } : {}),
@@ -91,8 +101,8 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
       const m = result.manifest;
       const host = m.hosts[0];
       if (!host?.connected)
-        throw new CollectionFailedError(`could not collect from ${device.name} at ${route.address}: ${host?.error ?? 'no connection'}`, {
-          hint: `Nothing was lost: the run is paused. Check SSH reachability (${route.path} path), then \`tailnet-ir resume ${runId}\`.`,
+        throw new CollectionFailedError(`could not collect from ${device.name} at ${route.address}${jump ? ` via ${formatSshEndpoint(jump)}` : ''}: ${host?.error ?? 'no connection'}`, {
+          hint: `Nothing was lost: the run is paused. Check SSH reachability (${route.path} path${jump ? ', through the jump host' : ''}), then \`tailnet-ir resume ${runId}\`.`,
         });
       // Remember which host key the compromised node presented: re-enrolment refuses a host that
       // still presents it (it was not rebuilt).

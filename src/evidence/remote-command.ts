@@ -38,14 +38,11 @@ export interface CommandResult {
   connectionLost: boolean;
 }
 
-export interface HostIdentity {
-  /** Address as dialled (name or IP), port and user. */
-  address: string;
-  port: number;
-  user: string;
+export interface HostIdentity extends SshEndpoint {
   hostKeyFingerprint: string;
   hostKeyType: string;
-  jump?: { address: string; port: number; user: string; hostKeyFingerprint: string } | undefined;
+  /** The jump host this connection went through, with the host key it presented. */
+  jump?: (SshEndpoint & { hostKeyFingerprint: string }) | undefined;
 }
 
 export interface RemoteHost {
@@ -57,12 +54,26 @@ export interface RemoteHost {
   close(): Promise<void>;
 }
 
-export interface HostTarget {
-  /** Label for archive paths and the manifest (e.g. the device name). */
-  label: string;
+/** Where an SSH connection goes: address as dialled (name or IP), port and user. */
+export interface SshEndpoint {
   address: string;
   port: number;
   user: string;
+}
+
+/** `user@host:port` (`user@[v6]:port`) for plans and messages. */
+export function formatSshEndpoint(e: SshEndpoint): string {
+  return `${e.user}@${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`;
+}
+
+export interface HostTarget extends SshEndpoint {
+  /** Label for archive paths and the manifest (e.g. the device name). */
+  label: string;
+  /**
+   * ProxyJump for this connection: connect here first and tunnel to the target through it
+   * (its host key pinned like the target's). Absent: connect directly.
+   */
+  jump?: SshEndpoint | undefined;
 }
 
 /** Opens connections; the collector runner calls it again once to reconnect after a drop. */

@@ -10,6 +10,7 @@ import { checkHostKey, pinnedKeyAlgorithms, type HostKeyDecision, type HostKeyPi
 import { HostKeyRejectedError, SshConnectError } from './evidence-errors.js';
 import { commandLineFromArgv } from './shell-quote.js';
 import {
+  formatSshEndpoint,
   STDERR_EXCERPT_BYTES,
   type CommandResult,
   type HostIdentity,
@@ -30,9 +31,8 @@ export type SshAuth =
 
 export interface SshConnectorOptions {
   auth: SshAuth;
+  /** Pins every host key: the target's and, for a target with a `jump`, the jump host's. */
   hostKeys: HostKeyPin;
-  /** ProxyJump: connect through this host first (its key is checked against the same pin). */
-  jump?: { address: string; port: number; user: string } | undefined;
   connectTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
@@ -52,30 +52,38 @@ export async function loadKeyAuth(
   return { kind: 'key', privateKey: data, passphrase };
 }
 
-function describeConnectError(where: string, err: Error & { code?: string; level?: string }): SshConnectError {
+function describeConnectError(where: string, err: Error & { code?: string; level?: string }, isJump = false): SshConnectError {
   const code = err.code ? ` (${err.code})` : '';
   const auth = err.level === 'client-authentication';
   return new SshConnectError(`SSH to ${where} failed: ${err.message}${code}. Nothing was collected from this host.`, {
     cause: err,
     hint: auth
-      ? 'The server refused the key: check --identity / ssh-agent and the user name.'
-      : 'Check the address, port and that the node is reachable (quarantine must keep responder SSH open); retry with a longer connect timeout if the link is slow.',
+      ? `The ${isJump ? 'jump host' : 'server'} refused the key: check --identity / ssh-agent and the user name.`
+      : isJump
+        ? 'Check the jump host (ssh.jump, ssh.devices.<key>.jump or --jump): its address, port and that it is reachable from here.'
+        : 'Check the address, port and that the node is reachable (quarantine must keep responder SSH open); retry with a longer connect timeout if the link is slow.',
   });
 }
 
+/**
+ * One connector serves every route: each target says whether to go through a jump host
+ * (ProxyJump, `target.jump`) or directly.
+ */
 export function createSshConnector(options: SshConnectorOptions): RemoteConnector {
   return {
     async connect(target: HostTarget, signal?: AbortSignal): Promise<RemoteHost> {
+      const jump = target.jump ? { address: target.jump.address, port: target.jump.port, user: target.jump.user } : undefined;
       let jumpClient: Client | undefined;
       let jumpIdentity: HostIdentity['jump'];
-      if (options.jump) {
-        const j = await openClient(options, options.jump, undefined, signal);
+      if (jump) {
+        const j = await openClient(options, jump, `jump host ${formatSshEndpoint(jump)} (on the way to ${formatSshEndpoint(target)})`, undefined, signal, true);
         jumpClient = j.client;
-        jumpIdentity = { ...options.jump, hostKeyFingerprint: j.decision.fingerprint };
+        jumpIdentity = { ...jump, hostKeyFingerprint: j.decision.fingerprint };
       }
       try {
-        const sock = jumpClient ? await forwardThrough(jumpClient, target) : undefined;
-        const { client, decision } = await openClient(options, target, sock, signal);
+        const sock = jumpClient && jump ? await forwardThrough(jumpClient, formatSshEndpoint(jump), target) : undefined;
+        const label = `${formatSshEndpoint(target)}${jump ? ` via jump host ${formatSshEndpoint(jump)}` : ''}`;
+        const { client, decision } = await openClient(options, target, label, sock, signal);
         const identity: HostIdentity = {
           address: target.address,
           port: target.port,
@@ -93,12 +101,12 @@ export function createSshConnector(options: SshConnectorOptions): RemoteConnecto
   };
 }
 
-function forwardThrough(jump: Client, target: HostTarget): Promise<ClientChannel> {
+function forwardThrough(jump: Client, jumpLabel: string, target: HostTarget): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     jump.forwardOut('127.0.0.1', 0, target.address, target.port, (err, stream) => {
       if (err)
         reject(
-          new SshConnectError(`Jump host could not open a tunnel to ${target.address}:${target.port}: ${err.message}.`, {
+          new SshConnectError(`Jump host ${jumpLabel} could not open a tunnel to ${target.address}:${target.port}: ${err.message}.`, {
             hint: 'Check that the jump host can reach the target and allows TCP forwarding.',
           }),
         );
@@ -110,13 +118,15 @@ function forwardThrough(jump: Client, target: HostTarget): Promise<ClientChannel
 function openClient(
   options: SshConnectorOptions,
   where: { address: string; port: number; user: string },
+  /** How messages name this hop, e.g. `root@10.0.0.5:22 via jump host ops@bastion:22`. */
+  label: string,
   sock: ClientChannel | undefined,
   signal?: AbortSignal,
+  isJump = false,
 ): Promise<{ client: Client; decision: HostKeyDecision & { ok: true } }> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let decision: HostKeyDecision | undefined;
-    const label = `${where.user}@${where.address}:${where.port}`;
     const onAbort = () => {
       client.end();
       reject(new SshConnectError(`SSH to ${label} was cancelled.`));
@@ -154,7 +164,7 @@ function openClient(
       signal?.removeEventListener('abort', onAbort);
       if (decision && !decision.ok) {
         reject(new HostKeyRejectedError(label, decision.reason, `${decision.keyType} ${decision.fingerprint}`, decision.expected));
-      } else reject(describeConnectError(label, err));
+      } else reject(describeConnectError(label, err, isJump));
     });
     client.connect(config);
   });

@@ -4,7 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { magicDnsLabel } from '../core/device-config-key.js';
-import { EnrolmentFailedError } from '../rebuild/enrolment-failed-error.js';
+import { EnrolmentFailedError, EnrolmentRefusedError } from '../rebuild/enrolment-failed-error.js';
 import type { MethodEnroller } from '../rebuild/rebuild-enroller.js';
 import type { Device } from '../tailnet/types.js';
 import type { RemoteConnector } from './remote-command.js';
@@ -33,11 +33,13 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEn
     },
     async enrol({ runId, oldDevice, authKey, tags }) {
       const route = options.routeFor(oldDevice);
+      // The same route as collection: the device's own jump host (or none), else the global one.
+      const via = route.via ? ` via ${route.via}` : '';
       let host;
       try {
         host = await options.connector.connect(route.target);
       } catch (err) {
-        throw new EnrolmentFailedError(`cannot reach the rebuilt host at ${route.target.address}:${route.target.port} over SSH: ${(err as Error).message}`, {
+        throw new EnrolmentFailedError(`cannot reach the rebuilt host at ${route.target.address}:${route.target.port}${via} over SSH: ${(err as Error).message}`, {
           hint: 'Finish the rebuild (the host up, its new SSH host key pinned in known_hosts), then resume. The minted key was revoked.',
           cause: err,
         });
@@ -45,7 +47,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEn
       try {
         const seen = (await options.compromisedHostKeys(runId))[oldDevice.nodeId];
         if (seen && seen === host.identity.hostKeyFingerprint)
-          throw new EnrolmentFailedError(
+          throw new EnrolmentRefusedError(
             `${route.target.address} still presents the compromised node's SSH host key (${seen}): it has not been rebuilt, so it gets no auth key`,
             { hint: 'Rebuild the host (a rebuild has a new host key), pin its new key in known_hosts, then resume. The minted key was revoked.' },
           );
@@ -63,7 +65,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEn
             { hint: 'The minted key is one-off and expires within the hour; resume to mint a new one, or enrol the host by hand.' },
           );
         }
-        return { method: 'ssh', detail: `tailscale up on ${route.target.address}:${route.target.port} (${route.path}); key passed on stdin` };
+        return { method: 'ssh', detail: `tailscale up on ${route.target.address}:${route.target.port} (${route.path}${via}); key passed on stdin` };
       } finally {
         await host.close();
       }

@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../core/config.js';
+import { deviceConfigEntry } from '../core/device-config-key.js';
 import { CredentialsError, InputFileError, UsageError } from '../core/errors.js';
 import type { Device } from '../tailnet/types.js';
 import { parseKnownHosts, type HostKeyPin } from './host-keys.js';
-import type { HostTarget } from './remote-command.js';
+import { formatSshEndpoint, type HostTarget, type SshEndpoint } from './remote-command.js';
 import { loadKeyAuth, type SshAuth } from './ssh-connector.js';
 
 export async function loadHostKeyPin(source: { knownHosts?: string | undefined; fingerprint?: string | undefined }): Promise<HostKeyPin> {
@@ -40,9 +41,11 @@ export async function loadSshAuth(
 }
 
 export interface SshRoute {
+  /** Where to connect; `target.jump` is the effective jump host for this device, if any. */
   target: HostTarget;
   /** `tailnet`: over the node's Tailscale address (lost when its user is suspended); `out-of-band`: a management address. */
   path: 'tailnet' | 'out-of-band';
+  /** The jump host as `user@host:port`, for plans and messages (`target.jump` is what connects). */
   via?: string;
 }
 
@@ -50,28 +53,48 @@ export interface SshRoute {
  * Where to SSH for a device: its entry under `ssh.devices` if there is one, else its Tailscale
  * IPv4 address. Entries are matched by node id, MagicDNS name or its first label — names the
  * control server assigns — and never by `hostname`, which the (compromised) node reports about
- * itself: a node calling itself `web-2` must not be routed to web-2's management address. The
- * label is the device's hostname, which the archive writer sanitises.
+ * itself: a node calling itself `web-2` must not be routed to web-2's management address (nor
+ * through web-2's jump host). The label is the device's hostname, which the archive writer
+ * sanitises.
+ *
+ * The jump host is the entry's own `jump` if it names one (`none`: connect directly), else the
+ * global `ssh.jump`; a jump without a user logs in as `ssh.user`.
  */
 export function resolveSshRoute(device: Device, ssh: Config['ssh']): SshRoute {
-  const own = (key: string) => (Object.hasOwn(ssh.devices, key) ? ssh.devices[key] : undefined);
-  const fqdn = device.name.replace(/\.$/, '');
-  const entry = own(device.nodeId) ?? own(fqdn) ?? own(fqdn.split('.')[0] ?? fqdn);
-  const jump = ssh.jump;
-  if (entry)
+  const found = deviceConfigEntry(device, ssh.devices);
+  if (found) {
+    const { key, value: entry } = found;
+    const jump = effectiveJump(ssh, { key, jump: entry.jump });
     return {
-      target: { label: device.hostname, address: entry.address, port: entry.port, user: entry.user ?? ssh.user },
+      target: { label: device.hostname, address: entry.address, port: entry.port, user: entry.user ?? ssh.user, ...(jump ? { jump } : {}) },
       path: 'out-of-band',
-      ...(jump ? { via: jump } : {}),
+      ...(jump ? { via: formatSshEndpoint(jump) } : {}),
     };
+  }
   const address = device.addresses.find((a) => !a.includes(':')) ?? device.addresses[0];
   if (!address) throw new UsageError(`${device.name} has no Tailscale address and no ssh.devices entry: nowhere to connect`);
-  return { target: { label: device.hostname, address, port: 22, user: ssh.user }, path: 'tailnet', ...(jump ? { via: jump } : {}) };
+  const jump = effectiveJump(ssh);
+  return {
+    target: { label: device.hostname, address, port: 22, user: ssh.user, ...(jump ? { jump } : {}) },
+    path: 'tailnet',
+    ...(jump ? { via: formatSshEndpoint(jump) } : {}),
+  };
 }
 
-/** `user@host[:port]` as written in the config (`ssh.jump`). */
-export function parseJump(text: string, defaultUser: string): { user: string; address: string; port: number } {
+/** The device entry's own `jump` if it has one, else `ssh.jump`; `none` at either level: direct. */
+function effectiveJump(ssh: Config['ssh'], device?: { key: string; jump: string | undefined }): SshEndpoint | undefined {
+  if (device?.jump !== undefined) return device.jump === NO_JUMP ? undefined : parseJump(device.jump, ssh.user, `ssh.devices.${device.key}.jump`);
+  return ssh.jump === undefined || ssh.jump === NO_JUMP ? undefined : parseJump(ssh.jump, ssh.user, 'ssh.jump');
+}
+
+/** `jump: none` (per device or global): connect directly. */
+export const NO_JUMP = 'none';
+
+/** `[user@]host[:port]` as written in the config (`ssh.jump`, `ssh.devices.<key>.jump`). */
+export function parseJump(text: string, defaultUser: string, field = 'ssh.jump'): SshEndpoint {
   const m = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:.]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!m) throw new UsageError(`ssh.jump ${JSON.stringify(text)} is not [USER@]HOST[:PORT]`);
-  return { user: m[1] ?? defaultUser, address: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22 };
+  const port = m?.[3] ? Number(m[3]) : 22;
+  if (!m || port < 1 || port > 65535)
+    throw new UsageError(`${field} ${JSON.stringify(text)} is not [USER@]HOST[:PORT] (or ${NO_JUMP})`, { hint: 'e.g. ops@bastion.example.com:2222' });
+  return { user: m[1] ?? defaultUser, address: m[2]!.replace(/^\[|\]$/g, ''), port };
 }

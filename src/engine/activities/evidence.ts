@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineActivity } from '../activity.js';
 import { CheckFailedError } from '../../core/errors.js';
 import { toJsonValue } from '../../core/json.js';
-import type { ArtifactStore } from '../ports.js';
+import type { ArtifactStore, CollectionRoute } from '../ports.js';
 
 /**
  * Collect evidence over SSH. Read-only on the node, so a resumed run collects again into a
@@ -21,7 +21,7 @@ export const collectEvidence = defineActivity({
     return {
       action: this.name,
       stepId: ctx.stepId,
-      summary: [`collect evidence from ${device.hostname} over SSH to ${route.address} (${route.path}${route.via ? ` via ${route.via}` : ''})`],
+      summary: [`collect evidence from ${device.hostname} over SSH to ${route.address} (${route.path}${route.via ? `, via ${route.via}` : ', direct'})`],
       mutations: [],
       destructive: false,
       warnings: [],
@@ -29,7 +29,7 @@ export const collectEvidence = defineActivity({
     };
   },
   async apply(plan, ctx) {
-    const data = plan.data as { deviceId: string; route: { address: string; path: 'tailnet' | 'out-of-band'; via?: string } };
+    const data = plan.data as { deviceId: string; route: { address: string; path: 'tailnet' | 'out-of-band'; via?: string; jump?: CollectionRoute['jump'] } };
     const device = await ctx.ports.tailnet.getDevice(data.deviceId);
     const attachments = { journalPath: ctx.ports.artifacts.journalPath(), extraFiles: await sealedArtifacts(ctx.ports.artifacts) };
     const result = await ctx.ports.evidence.collect({ runId: ctx.runId, device, route: data.route, signal: ctx.signal, progress: ctx.ports.progress, attachments });

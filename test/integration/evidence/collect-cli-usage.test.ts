@@ -23,6 +23,7 @@ describe('tailnet-ir collect: input errors', () => {
     ['no host-key pin', ['--host', 'root@web-1'], /No host key pinned/],
     ['a malformed destination', ['--host', 'web-1', '--known-hosts', 'KH'], /not USER@HOST\[:PORT\]/],
     ['--host-key with several hosts', ['--host', 'root@a', '--host', 'root@b', '--host-key', `SHA256:${'A'.repeat(43)}`], /pins one host/],
+    ['a malformed --jump', ['--host', 'root@b', '--jump', 'bastion', '--known-hosts', 'KH', '--identity', 'KEY'], /--jump "bastion" is not USER@HOST\[:PORT\]/],
     ['--jump without known_hosts', ['--host', 'root@b', '--jump', 'root@a', '--host-key', `SHA256:${'A'.repeat(43)}`], /--jump needs --known-hosts/],
     ['a malformed fingerprint', ['--host', 'root@a', '--host-key', 'MD5:aa'], /not a SHA256 fingerprint/],
     ['an unknown collector', ['--host', 'root@a', '--known-hosts', 'KH', '--identity', 'KEY', '--collectors', 'nope'], /Unknown collector\(s\): nope/],
@@ -54,6 +55,9 @@ describe('tailnet-ir collect --dry-run', () => {
     const human = await runCli(['collect', '--host', 'root@127.0.0.1', '--out', out, '--dry-run', '--collectors', 'tailscale-client', '--var', "stateDir=/srv/ts state/'x"]);
     expect(human.stdout).toContain(`'ls' '-la' '--time-style=full-iso' '/srv/ts state/'\\''x'`);
     expect(human.stdout).toContain('(sensitive: only with --include-sensitive)');
+    expect(human.stdout).toContain(`Would collect from root@127.0.0.1:22 into ${out}`);
+    const viaJump = await runCli(['collect', '--host', 'root@10.20.0.2', '--jump', 'ops@[fd00::1]:2222', '--out', out, '--dry-run', '--collectors', 'tailscale-client']);
+    expect(viaJump.stdout).toContain(`Would collect from root@10.20.0.2:22 via ops@[fd00::1]:2222 into ${out}`);
     rmSync(dir, { recursive: true, force: true });
   });
 });

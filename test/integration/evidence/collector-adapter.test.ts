@@ -14,6 +14,7 @@ import { CollectionFailedError, createEvidenceCollector } from '../../../src/evi
 import { signerFromKeyFile } from '../../../src/evidence/signing-keys.js';
 import { DRILL_NAMESPACE } from '../../../src/evidence/sshsig.js';
 import type { Device } from '../../../src/tailnet/types.js';
+import type { HostTarget, RemoteConnector } from '../../../src/evidence/remote-command.js';
 import { fakeConnector } from '../../unit/evidence/support/fake-remote.js';
 
 
@@ -50,5 +51,34 @@ describe('evidence collector adapter', () => {
     expect(readdirSync(join(runDir, 'evidence'))).toEqual(expect.arrayContaining(afterFailure));
     const sealed = await evidence.seal({ runId: 'r1', archivePath: ok.archivePath, journalPath: '', extraFiles: [] });
     expect(await evidence.verify(sealed)).toMatchObject({ ok: true });
+  });
+
+  it("plans the device's own jump host and collects through exactly that route", async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'tnir-adapter-jump-'));
+    const collectors = [...(await loadCollectors(fileURLToPath(bundledCollectorsDir))).values()].filter((c) => c.id === 'host-triage');
+    const { connector: fake } = fakeConnector((argv) => ({ stdout: `output of ${argv.join(' ')}\n` }));
+    const targets: HostTarget[] = [];
+    const connector: RemoteConnector = { connect: (target, signal) => (targets.push(target), fake.connect(target, signal)) };
+    const ssh = configSchema.parse({
+      ssh: { jump: 'ops@bastion.example.com', devices: { 'web-2': { address: '10.20.0.2', jump: 'jumper@[fd00::1]:2222' }, 'db-1': { address: '192.0.2.30', jump: 'none' } } },
+    }).ssh;
+    const evidence = createEvidenceCollector({ ssh, connector, collectors, runDir: () => runDir, signer: () => Promise.reject(new Error('unused')), namespace: DRILL_NAMESPACE, operator: 'tester' });
+
+    const route = await evidence.routeFor(device);
+    expect(route).toEqual({ address: '10.20.0.2', port: 22, user: 'root', path: 'out-of-band', via: 'jumper@[fd00::1]:2222', jump: { user: 'jumper', address: 'fd00::1', port: 2222 } });
+    const db = { ...device, nodeId: 'nDB1', name: 'db-1.tail1.ts.net', hostname: 'db-1' };
+    const direct = await evidence.routeFor(db);
+    expect(direct).toEqual({ address: '192.0.2.30', port: 22, user: 'root', path: 'out-of-band' });
+
+    const request = { runId: 'r1', signal: new AbortController().signal, progress: () => undefined };
+    await evidence.collect({ ...request, device, route });
+    await evidence.collect({ ...request, runId: 'r2', device: db, route: direct });
+    // A plan journaled before routes carried `jump` names the jump host only as `via`.
+    await evidence.collect({ ...request, runId: 'r3', device, route: { address: '10.20.0.2', path: 'out-of-band', via: 'ops@bastion.example.com:22' } });
+    expect(targets.map((t) => t.jump)).toEqual([
+      { user: 'jumper', address: 'fd00::1', port: 2222 },
+      undefined,
+      { user: 'ops', address: 'bastion.example.com', port: 22 },
+    ]);
   });
 });

@@ -4,17 +4,21 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireSystem } from '../support/requirements.js';
 import { fakeNodeBin, makeKey, type KeyPair } from '../support/sshd-lab.js';
 import { killProcessesWithCommandLine } from '../support/daemons.js';
-import { runCliInNetns, startNetnsLab, SUBNET, type NetnsLab } from '../support/netns-lab.js';
+import { runCliInNetns, runScriptInNetns, startNetnsLab, SUBNET, type NetnsLab } from '../support/netns-lab.js';
+import type { PortsRequest, PortsStepResult } from '../support/engine-ports-in-netns.js';
 import { readArchive } from '../support/archive-reader.js';
 import { runCli } from '../../support/run-cli.js';
 import { verifyArchive } from '../../../src/evidence/verify-archive.js';
 import type { EvidenceManifest } from '../../../src/evidence/manifest.js';
+import type { Device } from '../../../src/tailnet/types.js';
 
 const REQS = ['root', 'sshd', 'ssh-keygen', 'ip', 'nft', 'unshare'] as const;
+const enginePortsScript = fileURLToPath(new URL('../support/engine-ports-in-netns.ts', import.meta.url));
 const GiB = 1024 * 1024 * 1024;
 
 describe.runIf(requireSystem(REQS, 'evidence collection (network-namespace lab)'))(
@@ -25,6 +29,7 @@ describe.runIf(requireSystem(REQS, 'evidence collection (network-namespace lab)'
     let client: KeyPair;
     let signKey: string;
     let collectorsDir: string;
+    let enrolFile: string;
     // A per-run duration marks our remote sleep, so pgrep cannot match one from another run.
     const sleepMark = `20.${String(process.pid % 1000).padStart(3, '0')}`;
 
@@ -35,10 +40,12 @@ describe.runIf(requireSystem(REQS, 'evidence collection (network-namespace lab)'
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tir-netns-'));
       client = makeKey(dir, 'client');
+      // Where the lab's fake `tailscale up` leaves what a re-enrolment handed it.
+      enrolFile = join(dir, 'enrolment');
       lab = await startNetnsLab({
         targets: 2,
         authorizedKeys: [client.publicLine],
-        setEnv: { PATH: `${fakeNodeBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+        setEnv: { PATH: `${fakeNodeBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, FAKE_TAILSCALE_ENROL_FILE: enrolFile },
         knownHostsPath: join(dir, 'known_hosts'),
       });
       for (const t of lab.targets)
@@ -104,6 +111,94 @@ describe.runIf(requireSystem(REQS, 'evidence collection (network-namespace lab)'
       const jm = await manifestOf(viaJump);
       expect(jm.hosts[0]?.jump).toMatchObject({ address: `${SUBNET}.11`, hostKeyFingerprint: lab.targets[0]?.sshd.hostKeyFingerprint });
       expect((await readArchive(viaJump)).get(`artifacts/${SUBNET}.12/host-triage/hostname.txt`)?.toString()).toBe('target-2\n');
+    });
+
+    it("routes each device of one config its own way: one through its jump host into an otherwise unreachable namespace, one direct", async () => {
+      const [t1, t2] = lab.targets;
+      if (!t1 || !t2) throw new Error('lab has two targets');
+      // Target 2 refuses SSH from the client namespace: only target 1 (the jump host) reaches it.
+      execFileSync('ip', ['netns', 'exec', t2.ns, 'nft', '-f', '-'], {
+        input: `table inet labjump {\n  chain input {\n    type filter hook input priority 0;\n    ip saddr ${SUBNET}.1 tcp dport 22 reject with tcp reset\n  }\n}\n`,
+      });
+      try {
+        const direct = await runCliInNetns(lab.clientNs, ['collect', '--host', `root@${SUBNET}.12`, ...base(), '--collectors', 'host-triage', '--out', join(dir, 'direct-t2.tar.gz'), '--json']).result;
+        expect(direct.code).toBe(3);
+        expect(JSON.parse(direct.stdout).hosts[0].error).toMatch(/ECONNREFUSED/);
+
+        // The global jump (.99) answers nowhere: target 1 is reached only because its entry says
+        // `none`, target 2 only through its own jump host, target 1.
+        const config = join(dir, 'jumps.yaml');
+        writeFileSync(
+          config,
+          [
+            'ssh:',
+            '  user: root',
+            `  identityFile: ${client.privatePath}`,
+            `  knownHosts: ${lab.knownHosts}`,
+            `  jump: root@${SUBNET}.99`,
+            '  connectTimeout: 5s',
+            '  devices:',
+            `    nLABT1: { address: ${SUBNET}.11, jump: none }`,
+            `    target-2: { address: ${SUBNET}.12, jump: root@${SUBNET}.11 }`,
+            'collection: { collectors: [host-triage] }',
+            '',
+          ].join('\n'),
+        );
+        const node = (nodeId: string, label: string, hostname: string, address: string): Device => ({
+          id: nodeId, nodeId, name: `${label}.lab.ts.net`, hostname, addresses: [address], user: 'ir@example.test', tags: ['tag:lab'],
+        });
+        const authKey = `tskey-auth-kLAB${process.pid}-NOTAREALSECRET`;
+        const request: PortsRequest = {
+          config,
+          stateHome: join(dir, 'state'),
+          steps: [
+            { action: 'collect', runId: 'lab-t1', device: node('nLABT1', 'target-1', 'target-1', '100.64.0.11') },
+            { action: 'collect', runId: 'lab-t2', device: node('nLABT2', 'target-2', 'target-2', '100.64.0.12') },
+            // A node that calls itself target-2 is routed by its own names: not through target-2's jump host.
+            { action: 'route', runId: 'lab-evil', device: node('nEVIL', 'evil', 'target-2', `${SUBNET}.12`) },
+            // Re-enrolment of the rebuilt target 2 takes the same route (a fresh run: no host key recorded).
+            { action: 'enrol', runId: 'lab-enrol', device: node('nLABT2', 'target-2', 'target-2', '100.64.0.12'), authKey },
+          ],
+        };
+        const requestFile = join(dir, 'ports-request.json');
+        writeFileSync(requestFile, JSON.stringify(request), { mode: 0o600 });
+        const t2LogFrom = readFileSync(t2.sshd.daemon.logPath, 'utf8').length;
+        const run = await runScriptInNetns(lab.clientNs, enginePortsScript, [requestFile]).result;
+        expect(run.code, run.stderr).toBe(0);
+        const [c1, c2, evil, enrol] = JSON.parse(run.stdout) as PortsStepResult[];
+
+        expect(c1?.error).toBeUndefined();
+        expect(c1?.route).toEqual({ address: `${SUBNET}.11`, port: 22, user: 'root', path: 'out-of-band' });
+        const m1 = await manifestOf(c1?.archivePath ?? '');
+        expect(m1.hosts[0]).toMatchObject({ address: `${SUBNET}.11`, connected: true, hostKeyFingerprint: t1.sshd.hostKeyFingerprint });
+        expect(m1.hosts[0]).not.toHaveProperty('jump');
+        expect((await readArchive(c1?.archivePath ?? '')).get('artifacts/target-1/host-triage/hostname.txt')?.toString()).toBe('target-1\n');
+
+        expect(c2?.error).toBeUndefined();
+        expect(c2?.route).toEqual({
+          address: `${SUBNET}.12`, port: 22, user: 'root', path: 'out-of-band', via: `root@${SUBNET}.11:22`, jump: { address: `${SUBNET}.11`, port: 22, user: 'root' },
+        });
+        const m2 = await manifestOf(c2?.archivePath ?? '');
+        expect(m2.hosts[0]).toMatchObject({
+          address: `${SUBNET}.12`,
+          connected: true,
+          hostKeyFingerprint: t2.sshd.hostKeyFingerprint,
+          jump: { address: `${SUBNET}.11`, port: 22, user: 'root', hostKeyFingerprint: t1.sshd.hostKeyFingerprint },
+        });
+        expect((await readArchive(c2?.archivePath ?? '')).get('artifacts/target-2/host-triage/hostname.txt')?.toString()).toBe('target-2\n');
+        // Target 2's sshd let in sessions from the jump host only (collection and re-enrolment).
+        const t2Logins = readFileSync(t2.sshd.daemon.logPath, 'utf8').slice(t2LogFrom).match(/Accepted publickey for root from \S+/g);
+        expect(t2Logins).toEqual([`Accepted publickey for root from ${SUBNET}.11`, `Accepted publickey for root from ${SUBNET}.11`]);
+
+        expect(evil?.route).toEqual({ address: `${SUBNET}.12`, port: 22, user: 'root', path: 'tailnet', via: `root@${SUBNET}.99:22`, jump: { address: `${SUBNET}.99`, port: 22, user: 'root' } });
+
+        expect(enrol?.error).toBeUndefined();
+        expect(enrol?.detail).toBe(`tailscale up on ${SUBNET}.12:22 (out-of-band via root@${SUBNET}.11:22); key passed on stdin`);
+        expect(readFileSync(enrolFile, 'utf8')).toBe(`target-2\ntag:lab\n${authKey}\n`);
+        expect(run.stdout + run.stderr).not.toContain(authKey);
+      } finally {
+        execFileSync('ip', ['netns', 'exec', t2.ns, 'nft', 'delete', 'table', 'inet', 'labjump']);
+      }
     });
 
     it('records an unreachable host (no route, silent drop) and still collects from the reachable one', async () => {

@@ -71,8 +71,13 @@ export interface NetnsCliRun {
 
 /** Run the tailnet-ir CLI from source inside a lab namespace (the only way to reach targets). */
 export function runCliInNetns(ns: string, args: string[], timeoutMs = 120_000): NetnsCliRun {
+  return runScriptInNetns(ns, cliEntry, args, timeoutMs);
+}
+
+/** Run a TypeScript file (e.g. a support script driving the engine's ports) inside a lab namespace. */
+export function runScriptInNetns(ns: string, script: string, args: string[], timeoutMs = 120_000): NetnsCliRun {
   const t0 = Date.now();
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', cliEntry, ...args], {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', script, ...args], {
     cwd: repoRoot,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -39,6 +39,11 @@ describe('loadConfig', () => {
     await expect(loadConfig(f, noImplicit)).rejects.toThrow(`${f} (line 3, field highRiskResources[0]): host:port`);
   });
 
+  it('names the device entry of a bad per-device jump host', async () => {
+    const f = tempFile('c.yaml', 'ssh:\n  jump: ops@bastion:2222\n  devices:\n    web-2:\n      address: 10.20.0.2\n      jump: ops@bastion:22:22\n');
+    await expect(loadConfig(f, noImplicit)).rejects.toThrow(`${f} (line 6, field ssh.devices.web-2.jump): USER@HOST[:PORT]`);
+  });
+
   it('refuses a secret written inline', async () => {
     const f = tempFile('c.yaml', 'pager:\n  opsgenie:\n    secret: { value: hunter2 }\n');
     await expect(loadConfig(f, noImplicit)).rejects.toThrow(/field pager\.opsgenie\.secret/);

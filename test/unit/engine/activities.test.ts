@@ -6,6 +6,7 @@ import { disableRoutes, expireNodeKey, revokeAuthKeys, suspendUser } from '../..
 import { fetchAuditLogs } from '../../../src/engine/activities/audit-logs.js';
 import { deleteDevice, enrolmentKeyDescription, recreateDevice, waitForDevice } from '../../../src/engine/activities/eradicate.js';
 import { policyVerify } from '../../../src/engine/activities/policy.js';
+import { collectEvidence } from '../../../src/engine/activities/evidence.js';
 import { createDefaultRegistry } from '../../../src/engine/activities/index.js';
 import { findPlaybook } from '../../../src/engine/playbook-catalog.js';
 import { planRun } from '../../../src/engine/run-engine.js';
@@ -40,6 +41,22 @@ async function run(activity: AnyActivity, ctx: ActivityContext<unknown>) {
 }
 
 describe('activities against the fake tailnet', () => {
+  it('collect-evidence names the jump host in its plan and collects over exactly the planned route', async () => {
+    const h = harness();
+    const route = { address: '10.20.0.2', port: 22, user: 'root', path: 'out-of-band' as const, via: 'ops@bastion:2222', jump: { user: 'ops', address: 'bastion', port: 2222 } };
+    h.world.evidence.routeFor = async () => route;
+    const collected: unknown[] = [];
+    const collect = h.world.evidence.collect.bind(h.world.evidence);
+    h.world.evidence.collect = async (r) => (collected.push(r.route), collect(r));
+    const { plan } = await run(collectEvidence, h.ctx(collectEvidence, { deviceId: 'nWEB1CNTRL' }));
+    expect(plan.summary).toEqual(['collect evidence from web-1 over SSH to 10.20.0.2 (out-of-band, via ops@bastion:2222)']);
+    expect(collected).toEqual([route]);
+    h.world.evidence.routeFor = async () => ({ address: '100.64.0.2', path: 'tailnet' });
+    expect((await collectEvidence.plan(h.ctx(collectEvidence, { deviceId: 'nWEB1CNTRL' }))).summary).toEqual([
+      'collect evidence from web-1 over SSH to 100.64.0.2 (tailnet, direct)',
+    ]);
+  });
+
   it('tailnet-snapshot resolves the target, picks the identity path and snapshots without secrets', async () => {
     const h = harness();
     const { output } = await run(tailnetSnapshot, h.ctx(tailnetSnapshot, { target: '100.64.0.2' }));

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/core/config.js';
 import { createSshHostEnroller } from '../../../src/evidence/ssh-host-enroller.js';
-import { EnrolmentFailedError } from '../../../src/rebuild/enrolment-failed-error.js';
+import { EnrolmentRefusedError } from '../../../src/rebuild/enrolment-failed-error.js';
 import { resolveSshRoute } from '../../../src/evidence/ssh-setup.js';
 import type { Device } from '../../../src/tailnet/types.js';
+import type { HostTarget, RemoteConnector } from '../../../src/evidence/remote-command.js';
 import { fakeConnector } from './support/fake-remote.js';
 
 const ssh = configSchema.parse({}).ssh;
@@ -25,8 +26,31 @@ describe('SSH host enroller', () => {
     // The fake host presents "SHA256:fake"; the run saw the same key on the compromised node.
     const { connector, calls } = fakeConnector(() => ({ stdout: 'Success.\n' }));
     const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({ nWEB2: 'SHA256:fake' }) });
-    await expect(enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [], expires: '2026-01-01T01:00:00Z', method: 'ssh' })).rejects.toBeInstanceOf(EnrolmentFailedError);
+    await expect(enroller.enrol({ runId: 'r', oldDevice, authKey: fakeKey, tags: [], expires: '2026-01-01T01:00:00Z', method: 'ssh' })).rejects.toBeInstanceOf(EnrolmentRefusedError);
     expect(calls).toHaveLength(0);
+  });
+
+  // Held in a variable: the request type grows fields (expiry, method) that these tests do not need.
+  const request = { runId: 'r', oldDevice, authKey: fakeKey, tags: [] as string[], expires: '2026-01-01T01:00:00Z', method: 'ssh' as const };
+
+  it("re-enrols through the device's own jump host, as collection did", async () => {
+    const { connector: fake } = fakeConnector(() => ({ stdout: 'Success.\n' }));
+    const targets: HostTarget[] = [];
+    const connector: RemoteConnector = { connect: (target, signal) => (targets.push(target), fake.connect(target, signal)) };
+    const withJump = configSchema.parse({ ssh: { jump: 'ops@bastion', devices: { 'web-2': { address: '10.20.0.2', jump: 'ops@dmz-jump:2222' } } } }).ssh;
+    const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, withJump), compromisedHostKeys: async () => ({}) });
+    const r = await enroller.enrol(request);
+    expect(targets).toEqual([expect.objectContaining({ address: '10.20.0.2', jump: { user: 'ops', address: 'dmz-jump', port: 2222 } })]);
+    expect(r.detail).toBe('tailscale up on 10.20.0.2:22 (out-of-band via ops@dmz-jump:2222); key passed on stdin');
+  });
+
+  it('names the jump host when the rebuilt host cannot be reached', async () => {
+    const { connector } = fakeConnector(() => ({}), { failConnect: () => new Error('connect ECONNREFUSED') });
+    const withJump = configSchema.parse({ ssh: { jump: 'ops@bastion:2222' } }).ssh;
+    const enroller = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, withJump), compromisedHostKeys: async () => ({}) });
+    await expect(enroller.enrol(request)).rejects.toThrow(
+      'cannot reach the rebuilt host at 100.64.0.7:22 via ops@bastion:2222 over SSH: connect ECONNREFUSED',
+    );
   });
 });
 
