@@ -21,6 +21,7 @@ import { createSshConnector } from '../evidence/ssh-connector.js';
 import { createSshHostEnroller } from '../evidence/ssh-host-enroller.js';
 import { createManualEnroller, type RevealOnce } from '../rebuild/manual-enroller.js';
 import { createRebuildEnroller } from '../rebuild/rebuild-enroller.js';
+import { createSidecarEnroller } from '../rebuild/sidecar-enroller.js';
 import { loadHostKeyPin, loadSshAuth, resolveSshRoute } from '../evidence/ssh-setup.js';
 import { signerFromAgent, signerFromKeyFile } from '../evidence/signing-keys.js';
 import { DRILL_NAMESPACE, EVIDENCE_NAMESPACE, type Ed25519Signer } from '../evidence/sshsig.js';
@@ -72,9 +73,12 @@ export async function buildEngineDeps(o: WiringOptions): Promise<EngineDeps & { 
         timeoutMs: o.config.ssh.commandTimeout,
       }),
       manual: createManualEnroller({ reveal: o.reveal }),
-      sidecar: () => {
-        throw new UsageError('rebuild method sidecar is not wired yet');
-      },
+      sidecar: (settings) =>
+        createSidecarEnroller({
+          connector,
+          routeFor: (d) => resolveSshRoute(d, o.config.ssh),
+          settings,
+        }),
     }),
     clock: o.clock,
     progress: o.progress,
