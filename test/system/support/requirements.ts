@@ -21,7 +21,8 @@ export type Requirement =
   | 'dockerd'
   | 'docker'
   | 'runc'
-  | 'busybox';
+  | 'busybox'
+  | 'docker-compose';
 
 const binaries: Record<Exclude<Requirement, 'root'>, string> = {
   sshd: 'sshd',
@@ -36,6 +37,7 @@ const binaries: Record<Exclude<Requirement, 'root'>, string> = {
   docker: 'docker',
   runc: 'runc',
   busybox: 'busybox',
+  'docker-compose': 'docker-compose',
 };
 
 const searchPath = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/local/sbin'];
