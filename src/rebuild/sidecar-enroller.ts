@@ -106,30 +106,36 @@ printf 'tailnet-ir: TS_AUTHKEY rewritten in .env (%s line(s)), other lines uncha
 /**
  * Step 2, `$1` = project directory, `$2` = `dir` or `volume`, `$3` = the state directory
  * (relative to the project) or volume name, `$4` = the container engine, then the compose words.
- * The state directory is emptied (its entries removed; symbolic links are removed, never
- * followed) and kept, so the bind mount still has its source; a state volume is removed.
+ * The state's place is checked before anything stops (a wrong `stateDir`/`stateVolume` leaves
+ * the project running). The state directory is emptied (its entries removed; symbolic links are
+ * removed, never followed) and kept, so the bind mount still has its source; a state volume is
+ * removed.
  */
 export const RESET_SCRIPT = String.raw`set -u
 fail() { printf 'tailnet-ir: %s\n' "$2" >&2; exit "$1"; }
 cd -- "$1" 2>/dev/null || fail 20 'cannot enter the project directory'
 kind=$2 state=$3 engine=$4
 shift 4
+case $kind in
+  dir)
+    if [ -L "$state" ]; then fail 22 'the state directory is a symbolic link: refusing to clear it (nothing was stopped)'; fi
+    [ -d "$state" ] || fail 22 'the state directory does not exist in the project (nothing was stopped)' ;;
+  volume)
+    "$engine" volume inspect "$state" >/dev/null 2>&1 || fail 22 'the state volume does not exist (nothing was stopped)' ;;
+  *) fail 29 'unknown state kind' ;;
+esac
 "$@" down 2>&1 || fail 21 'compose down failed: the project may still be running'
 case $kind in
   dir)
-    if [ -L "$state" ]; then fail 22 'the state directory is a symbolic link: refusing to clear it'; fi
-    [ -d "$state" ] || fail 22 'the state directory does not exist in the project'
-    cd -- "$state" || fail 22 'cannot enter the state directory'
+    cd -- "$state" || fail 23 'cannot enter the state directory'
     rm -rf -- ./* ./.[!.]* ./..?* || fail 23 'cannot remove the old node state'
     for f in ./* ./.[!.]* ./..?*; do
       if [ -e "$f" ] || [ -L "$f" ]; then fail 23 'the state directory is not empty after clearing it'; fi
     done
     printf 'tailnet-ir: old node state cleared (directory kept, now empty)\n' ;;
   volume)
-    "$engine" volume inspect "$state" >/dev/null 2>&1 || fail 22 'the state volume does not exist'
     "$engine" volume rm "$state" 2>&1 || fail 23 'cannot remove the state volume'
     printf 'tailnet-ir: old node state volume removed\n' ;;
-  *) fail 29 'unknown state kind' ;;
 esac
 `;
 

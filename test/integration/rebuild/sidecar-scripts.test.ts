@@ -179,7 +179,20 @@ describe('sidecar re-enrolment scripts on real shells and files', () => {
     await enroller({ stateVolume: 'web-2_ts-state' }).enroller.enrol(request);
     expect(existsSync(join(dir, 'volumes', 'web-2_ts-state'))).toBe(false);
     expect(composeLog()).toContain('engine volume rm web-2_ts-state');
+    writeFileSync(log, '');
     const err = (await enroller({ stateVolume: 'web-2_ts-state' }).enroller.enrol(request).catch((x: unknown) => x)) as EnrolmentFailedError;
-    expect(err.message).toMatch(/step 2\/3 .*the state volume does not exist/);
+    expect(err.message).toMatch(/step 2\/3 .*the state volume does not exist \(nothing was stopped\)/);
+    expect(composeLog()).toEqual(['engine volume inspect web-2_ts-state']);
+  });
+
+  it('a state directory that is missing or a symlink fails step 2 before anything is stopped', async () => {
+    writeFileSync(join(project, '.env'), `TS_AUTHKEY=${oldKey}\n`);
+    rmSync(join(project, 'ts', 'state'), { recursive: true });
+    const missing = (await enroller().enroller.enrol(request).catch((x: unknown) => x)) as EnrolmentFailedError;
+    expect(missing.message).toMatch(/step 2\/3 .*\(exit 22\).*the state directory does not exist in the project \(nothing was stopped\)/);
+    symlinkSync(join(dir, 'volumes'), join(project, 'ts', 'state'));
+    const link = (await enroller().enroller.enrol(request).catch((x: unknown) => x)) as EnrolmentFailedError;
+    expect(link.message).toMatch(/step 2\/3 .*symbolic link/);
+    expect(composeLog()).toEqual([]);
   });
 });

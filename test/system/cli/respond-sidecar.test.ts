@@ -168,7 +168,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('re-enrols the sidecar: new key from stdin into .env, old identity cleared, project recreated; the key leaks nowhere', async () => {
+    it('re-enrols the sidecar (after a refused first attempt): new key from stdin into .env, old identity cleared, project recreated; no key leaks', async () => {
       // The rebuilt sidecar's login (the fake containerboot records it): hand it to the control plane.
       let newKey = '';
       let enrolled: Device | Error | undefined;
@@ -192,20 +192,46 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
         for (const hit of argvWithKeys()) argvLeaks.add(hit);
       }, 50);
 
+      // First the operator's .env has the key under another name: step 1 refuses, changes nothing,
+      // the minted key is revoked and the run pauses; fixed, `resume` re-enrols.
+      const envTypo = envBefore.replace('TS_AUTHKEY=', 'TS_AUTH_KEY=');
+      writeFileSync(join(project, '.env'), envTypo);
+      const sidecarBefore = (await docker(['inspect', '-f', '{{.Id}}', 'tailscale-web-2'])).trim();
+      let first;
       let r;
       const started = Date.now();
+      let resumedAt: number | undefined;
       try {
-        r = await runCliKillable(['respond', 'web-2', '--config', configFile, '--approve', 'all', '--json'], { env, timeoutMs: 170_000 });
+        first = await runCliKillable(['respond', 'web-2', '--config', configFile, '--approve', 'all', '--json'], { env, timeoutMs: 170_000 });
+        expect(first.code, first.stdout + first.stderr).toBe(5);
+        const paused = JSON.parse(first.stdout) as { runId: string; status: string; step: string; message: string };
+        expect(paused).toMatchObject({ status: 'paused', step: 'recreate' });
+        expect(paused.message).toMatch(/step 1\/3 \(rewrite TS_AUTHKEY in \.env\) failed on root@127\.0\.0\.1:\d+ in \S+ \(exit 15\): tailnet-ir: \.env has no TS_AUTHKEY= line/);
+        const minted = lab.sim.tailnet.listKeysAll().filter((k) => k.description?.startsWith('tailnet-ir rebuild'));
+        expect(minted.map((k) => Boolean(k.revoked))).toEqual([true]);
+        expect(readFileSync(join(project, '.env'), 'utf8')).toBe(envTypo);
+        expect((await docker(['inspect', '-f', '{{.Id}}', 'tailscale-web-2'])).trim()).toBe(sidecarBefore);
+        expect(readFileSync(join(record, 'boots'), 'utf8').trim().split('\n')).toHaveLength(1);
+
+        writeFileSync(join(project, '.env'), envBefore);
+        resumedAt = Date.now();
+        r = await runCliKillable(['resume', paused.runId, '--config', configFile, '--approve', 'all', '--json'], { env, timeoutMs: 170_000 });
       } finally {
         clearInterval(watcher);
         clearInterval(sampler);
       }
-      const seconds = (Date.now() - started) / 1000;
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const outcome = JSON.parse(r.stdout) as { runId: string; status: string; outputs: Record<string, Record<string, unknown>> };
       expect(outcome.status).toBe('completed');
       expect(outcome.outputs['recreate']).toMatchObject({ enrolMethod: 'sidecar', tags: ['tag:web'], hostname: 'web-2' });
-      process.stderr.write(`[sidecar respond] ${seconds.toFixed(1)} s, ${samples} argv samples\n`);
+      const runDir = join(env.TAILNET_IR_HOME!, 'runs', soleRunId(env.TAILNET_IR_HOME!)!);
+      const journal = readFileSync(join(runDir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step?: string; time: string });
+      // The resumed attempt reuses the first attempt's intent (same plan) and journals a check before acting.
+      const at = (...types: string[]) => Date.parse(journal.filter((e) => e.step === 'recreate' && types.includes(e.type)).at(-1)!.time);
+      process.stderr.write(
+        `[sidecar respond] respond to the pause ${((resumedAt! - started) / 1000).toFixed(1)} s, resume to completion ${((Date.now() - resumedAt!) / 1000).toFixed(1)} s ` +
+          `(recreate: mint + sidecar hand-over ${((at('done') - at('intent', 'check')) / 1000).toFixed(1)} s), ${samples} argv samples\n`,
+      );
 
       // The key the sidecar logged in with is the one the simulator minted (enrol accepts only that), once.
       expect(enrolled, String(enrolled)).not.toBeInstanceOf(Error);
@@ -214,6 +240,8 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
       expect(recordMode).toBe(0o600);
       const audit = lab.sim.tailnet.auditLog();
       expect(audit.filter((e) => e.action === 'CREATE' && e.target.type === 'NODE')).toHaveLength(1);
+      const keys = lab.sim.tailnet.listKeysAll().filter((k) => k.description?.startsWith('tailnet-ir rebuild'));
+      expect(keys.map((k) => [Boolean(k.revoked), Boolean(k.invalid)])).toEqual([[true, true], [false, true]]);
       const web2 = lab.sim.tailnet.listDevices(false).filter((d) => d.hostname === 'web-2');
       expect(web2.map((d) => [d.nodeId, d.tags])).toEqual([[(enrolled as Device).nodeId, ['tag:web']]]);
 
@@ -235,15 +263,15 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
       expect(sidecarId[1]).toBe('true');
       expect((await docker(['inspect', '-f', '{{.State.Running}} {{.HostConfig.NetworkMode}}', 'app-web-2'])).trim()).toBe(`true container:${sidecarId[0]}`);
 
-      // What went over SSH: the three fixed sidecar scripts among the collectors; no key in any command line.
+      // What went over SSH: the fixed sidecar scripts among the collectors' commands; no key in any command line.
       const sent = readdirSync(commands).map((f) => readFileSync(join(commands, f), 'utf8'));
-      for (const n of [1, 2, 3]) expect(sent.filter((c) => c.includes(`'tailnet-ir-sidecar-step${n}' '${project}'`))).toHaveLength(1);
+      // (step 1 twice: the refused attempt and the resumed one)
+      expect([1, 2, 3].map((n) => sent.filter((c) => c.includes(`'tailnet-ir-sidecar-step${n}' '${project}'`)).length)).toEqual([2, 1, 1]);
       expect(sent.filter((c) => c.includes('tskey-'))).toEqual([]);
       expect(samples).toBeGreaterThan(10);
       expect([...argvLeaks]).toEqual([]);
 
       // No copy of either key in the run directory, the archive or the CLI output.
-      const runDir = join(env.TAILNET_IR_HOME!, 'runs', soleRunId(env.TAILNET_IR_HOME!)!);
       const seal = outcome.outputs['seal'] as { archivePath: string };
       const entries = await readArchive(seal.archivePath);
       // Evidence came from the container host: the sidecar's container and the project's .env (redacted).
@@ -261,7 +289,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
       walk(runDir);
       for (const [name, data] of entries) for (const k of [newKey, oldKey]) if (data.toString('latin1').includes(k)) leaks.push(`archive:${name}`);
       expect(leaks).toEqual([]);
-      expect(r.stdout + r.stderr).not.toContain(newKey);
+      expect(first!.stdout + first!.stderr + r.stdout + r.stderr).not.toContain(newKey);
     });
   },
 );
