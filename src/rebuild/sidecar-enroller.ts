@@ -29,7 +29,8 @@ import { terminalSafeLine } from '../core/terminal-text.js';
 import type { CommandResult, RemoteConnector, RemoteHost } from '../evidence/remote-command.js';
 import type { SshRoute } from '../evidence/ssh-setup.js';
 import type { Device } from '../tailnet/types.js';
-import { EnrolmentFailedError } from './enrolment-failed-error.js';
+import { ExitCode, TailnetIrError } from '../core/errors.js';
+import { EnrolmentFailedError, EnrolmentRefusedError } from './enrolment-failed-error.js';
 import type { MethodEnroller } from './rebuild-enroller.js';
 
 export interface SidecarEnrollerOptions {
@@ -41,6 +42,15 @@ export interface SidecarEnrollerOptions {
   /** Seconds the sidecar must still be running after `up -d` (default 3). */
   settleSeconds?: number;
 }
+
+/**
+ * Exit statuses of the scripts' own checks: the project is not as this method needs it (no such
+ * directory, no `.env` or no `TS_AUTHKEY=` line, a symlink, no state where the settings say,
+ * a shell without builtin printf). Retrying with a fresh key fails the same way, so these are
+ * refusals (the step is not retried); everything else — compose or engine failures, timeouts,
+ * a lost connection — may be transient and is retried by the playbook.
+ */
+const REFUSED_EXITS = new Set([10, 11, 12, 13, 14, 15, 18, 20, 22, 29, 30]);
 
 /** What a key must look like to be written unquoted into `.env` (Tailscale keys: `tskey-auth-…`). */
 const PLAIN_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,255}$/;
@@ -242,14 +252,16 @@ export function createSidecarEnroller(options: SidecarEnrollerOptions): MethodEn
       const route = options.routeFor(oldDevice);
       const at = where(route);
       if (!PLAIN_KEY.test(authKey))
-        throw new EnrolmentFailedError('the minted key is not a plain token that can be written unquoted into .env; nothing was changed on the container host', {
+        throw new EnrolmentRefusedError('the minted key is not a plain token that can be written unquoted into .env; nothing was changed on the container host', {
           hint: 'Enrol the sidecar by hand (rebuild method manual). The minted key was revoked.',
         });
       let host: RemoteHost;
       try {
         host = await options.connector.connect(route.target);
       } catch (err) {
-        throw new EnrolmentFailedError(`cannot reach the container host ${route.target.address}:${route.target.port} over SSH: ${(err as Error).message}`, {
+        // A host key that does not match the pin is a refusal; an unreachable host may come back.
+        const Failure = err instanceof TailnetIrError && err.exitCode !== ExitCode.remote ? EnrolmentRefusedError : EnrolmentFailedError;
+        throw new Failure(`cannot reach the container host ${route.target.address}:${route.target.port} over SSH: ${(err as Error).message}`, {
           hint: 'Check the ssh.devices entry for the device (the container host, not the sidecar) and its pinned host key, then resume. Nothing was changed; the minted key was revoked.',
           cause: err,
         });
@@ -259,8 +271,9 @@ export function createSidecarEnroller(options: SidecarEnrollerOptions): MethodEn
         const r = await host.run({ argv: ['sh', '-c', script, `tailnet-ir-sidecar-step${n}`, s.directory, ...args], stdin, timeoutMs }, out);
         if (r.exitCode === 0) return;
         const said = outputExcerpt(`${out.text()}\n${r.stderrExcerpt}`, authKey);
-        throw new EnrolmentFailedError(`sidecar re-enrolment step ${n}/3 (${what}) failed on ${at} in ${s.directory} (${howItEnded(r)})${said ? `: ${said}` : ''}`, {
-          hint: `${hint} The minted key was revoked; resume to mint a new one and run all three steps again.`,
+        const Failure = r.exitCode !== null && REFUSED_EXITS.has(r.exitCode) ? EnrolmentRefusedError : EnrolmentFailedError;
+        throw new Failure(`sidecar re-enrolment step ${n}/3 (${what}) failed on ${at} in ${s.directory} (${howItEnded(r)})${said ? `: ${said}` : ''}`, {
+          hint: `${hint} The minted key was revoked; a resume (or the step's retry) mints a new one and runs all three steps again.`,
         });
       };
       try {

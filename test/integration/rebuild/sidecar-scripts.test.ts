@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/core/config.js';
 import { sidecarSettingsSchema } from '../../../src/core/rebuild-config.js';
-import { EnrolmentFailedError } from '../../../src/rebuild/enrolment-failed-error.js';
+import { EnrolmentFailedError, EnrolmentRefusedError } from '../../../src/rebuild/enrolment-failed-error.js';
 import { createSidecarEnroller } from '../../../src/rebuild/sidecar-enroller.js';
 import { resolveSshRoute } from '../../../src/evidence/ssh-setup.js';
 import type { Device } from '../../../src/tailnet/types.js';
@@ -136,7 +136,7 @@ describe('sidecar re-enrolment scripts on real shells and files', () => {
       prepare();
       const before = existsSync(join(project, '.env')) ? readFileSync(join(project, '.env'), 'utf8') : undefined;
       const err = await enroller().enroller.enrol(request).catch((e: unknown) => e);
-      expect(err, what).toBeInstanceOf(EnrolmentFailedError);
+      expect(err, what).toBeInstanceOf(EnrolmentRefusedError);
       expect((err as Error).message, what).toMatch(/step 1\/3 \(rewrite TS_AUTHKEY in \.env\) failed on root@192\.0\.2\.10:22/);
       expect((err as Error).message, what).toMatch(reason);
       expect((err as EnrolmentFailedError).hint, what).toMatch(/revoked/);
@@ -153,6 +153,7 @@ describe('sidecar re-enrolment scripts on real shells and files', () => {
     const { enroller: e } = enroller({ extraEnv: { FAKE_FAIL: 'down', FAKE_ECHO: `${newKey} and ${oldKey}` } });
     const err = (await e.enrol(request).catch((x: unknown) => x)) as EnrolmentFailedError;
     expect(err).toBeInstanceOf(EnrolmentFailedError);
+    expect(err).not.toBeInstanceOf(EnrolmentRefusedError);
     expect(err.message).toMatch(/step 2\/3 \(.*fake-compose down and clear the old sidecar state\) failed .*\(exit 21\)/);
     expect(err.message).toContain('compose down failed');
     expect(err.message).toContain('\\x1b]0;pwned\\x07');

@@ -207,6 +207,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
         const paused = JSON.parse(first.stdout) as { runId: string; status: string; step: string; message: string };
         expect(paused).toMatchObject({ status: 'paused', step: 'recreate' });
         expect(paused.message).toMatch(/step 1\/3 \(rewrite TS_AUTHKEY in \.env\) failed on root@127\.0\.0\.1:\d+ in \S+ \(exit 15\): tailnet-ir: \.env has no TS_AUTHKEY= line/);
+        // A refusal, not retried: exactly one key was minted, and it is revoked.
         const minted = lab.sim.tailnet.listKeysAll().filter((k) => k.description?.startsWith('tailnet-ir rebuild'));
         expect(minted.map((k) => Boolean(k.revoked))).toEqual([true]);
         expect(readFileSync(join(project, '.env'), 'utf8')).toBe(envTypo);

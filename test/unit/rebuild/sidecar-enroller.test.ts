@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/core/config.js';
 import { sidecarSettingsSchema } from '../../../src/core/rebuild-config.js';
 import { resolveSshRoute } from '../../../src/evidence/ssh-setup.js';
-import { EnrolmentFailedError } from '../../../src/rebuild/enrolment-failed-error.js';
+import { EnrolmentFailedError, EnrolmentRefusedError } from '../../../src/rebuild/enrolment-failed-error.js';
+import { HostKeyRejectedError } from '../../../src/evidence/evidence-errors.js';
 import { containerEngine, createSidecarEnroller, ENV_SCRIPT, outputExcerpt, RESET_SCRIPT, UP_SCRIPT } from '../../../src/rebuild/sidecar-enroller.js';
 import type { Device } from '../../../src/tailnet/types.js';
 import { fakeConnector, type Script } from '../evidence/support/fake-remote.js';
@@ -80,6 +81,22 @@ describe('sidecar enroller', () => {
     }
   });
 
+  it("the scripts' own checks are refusals (not retried); tool failures, timeouts and lost connections may be retried", async () => {
+    const failing = (code: number, step = 1) => make((argv) => (argv[3] === `tailnet-ir-sidecar-step${step}` ? { stderr: 'tailnet-ir: no', exitCode: code } : { stdout: '' })).enroller.enrol(request).catch((e: unknown) => e);
+    for (const [code, step] of [[12, 1], [15, 1], [22, 2], [30, 3]] as const) {
+      const err = await failing(code, step);
+      expect(err, `exit ${code}`).toBeInstanceOf(EnrolmentRefusedError);
+      expect((err as EnrolmentRefusedError).exitCode).toBe(4);
+    }
+    for (const [code, step] of [[17, 1], [21, 2], [31, 3], [33, 3]] as const) {
+      const err = await failing(code, step);
+      expect(err, `exit ${code}`).toBeInstanceOf(EnrolmentFailedError);
+      expect(err, `exit ${code}`).not.toBeInstanceOf(EnrolmentRefusedError);
+    }
+    const badKey = await make(ok).enroller.enrol({ ...request, authKey: 'tskey auth' }).catch((e: unknown) => e);
+    expect(badKey).toBeInstanceOf(EnrolmentRefusedError);
+  });
+
   it('a lost connection or a timeout is a failed step too', async () => {
     const lost = make((argv) => (argv[3] === 'tailnet-ir-sidecar-step2' ? { drop: true } : { stdout: '' }));
     await expect(lost.enroller.enrol(request)).rejects.toThrow(/step 2\/3 .*the SSH connection was lost/);
@@ -87,10 +104,16 @@ describe('sidecar enroller', () => {
     await expect(hung.enroller.enrol(request)).rejects.toThrow(/step 3\/3 .*timed out/);
   });
 
-  it('cannot reach the container host: nothing changed, says which host', async () => {
+  it('cannot reach the container host: nothing changed, says which host; a wrong host key is a refusal', async () => {
     const fake = fakeConnector(ok, { failConnect: () => new Error('connect ECONNREFUSED') });
     const enroller = createSidecarEnroller({ connector: fake.connector, routeFor: (d) => resolveSshRoute(d, oob), settings: settings() });
-    await expect(enroller.enrol(request)).rejects.toThrow(/cannot reach the container host 192\.0\.2\.10:2222 over SSH: connect ECONNREFUSED/);
+    const unreachable = await enroller.enrol(request).catch((e: unknown) => e);
+    expect(unreachable).toBeInstanceOf(EnrolmentFailedError);
+    expect(unreachable).not.toBeInstanceOf(EnrolmentRefusedError);
+    expect((unreachable as Error).message).toMatch(/cannot reach the container host 192\.0\.2\.10:2222 over SSH: connect ECONNREFUSED/);
+    const mitm = fakeConnector(ok, { failConnect: () => new HostKeyRejectedError('root@192.0.2.10:2222', 'mismatch', 'ssh-ed25519 SHA256:x', ['SHA256:y']) });
+    const pinned = createSidecarEnroller({ connector: mitm.connector, routeFor: (d) => resolveSshRoute(d, oob), settings: settings() });
+    await expect(pinned.enrol(request)).rejects.toBeInstanceOf(EnrolmentRefusedError);
   });
 
   it('refuses a key that could not be written unquoted into .env, before connecting', async () => {
