@@ -151,7 +151,9 @@ esac
 
 /**
  * Step 3, `$1` = project directory, `$2` = the sidecar's compose service, `$3` = seconds it must
- * stay up, `$4` = the container engine, then the compose words.
+ * stay up, `$4` = the container engine, then the compose words. A `TS_AUTHKEY` in the SSH
+ * session's environment (a login profile) would win over `.env` in compose's interpolation: it
+ * is unset first.
  */
 export const UP_SCRIPT = String.raw`set -u
 set -f
@@ -159,6 +161,7 @@ fail() { printf 'tailnet-ir: %s\n' "$2" >&2; exit "$1"; }
 cd -- "$1" 2>/dev/null || fail 30 'cannot enter the project directory'
 service=$2 settle=$3 engine=$4
 shift 4
+unset TS_AUTHKEY || fail 30 'TS_AUTHKEY is set read-only in this shell and would override .env'
 "$@" up -d 2>&1 || fail 31 'compose up -d failed'
 id=
 for i in $("$@" ps -q "$service" 2>/dev/null); do id=$i; break; done
