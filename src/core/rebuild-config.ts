@@ -18,7 +18,7 @@ const tag = z.string().regex(/^tag:[A-Za-z0-9-]+$/, 'a tag like tag:web');
 const insideProject = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').some((seg) => seg === '..' || seg === ''), 'a relative path inside the project directory (no .., no leading /)');
+  .refine((p) => !p.startsWith('/') && !p.split('/').some((seg) => seg === '..' || seg === '.' || seg === ''), 'a relative path inside the project directory (no . or .. segments, no leading /): emptying it must never empty the project');
 
 export const sidecarSettingsSchema = z
   .object({

@@ -126,8 +126,11 @@ export interface EvidenceCollector {
 /** How the rebuilt host will receive the key, for the plan: shown before anything is minted. */
 export interface RebuildDescription {
   method: RebuildMethod;
+  /** What will be done and where (host, jump, directory…): part of the approved plan, compared again before minting. */
   summary: string[];
   warnings: string[];
+  /** Why the hand-over cannot work right now (e.g. no terminal for a manual key): refused before any key is minted. */
+  blocked?: string;
 }
 
 export interface EnrolRequest {

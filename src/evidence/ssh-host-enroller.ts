@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 import { magicDnsLabel } from '../core/device-config-key.js';
+import { HostKeyRejectedError } from './evidence-errors.js';
 import { EnrolmentFailedError, EnrolmentRefusedError } from '../rebuild/enrolment-failed-error.js';
 import type { MethodEnroller } from '../rebuild/rebuild-enroller.js';
 import type { Device } from '../tailnet/types.js';
@@ -39,6 +40,12 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEn
       try {
         host = await options.connector.connect(route.target);
       } catch (err) {
+        // A key that is not pinned (or does not match) will not change by retrying.
+        if (err instanceof HostKeyRejectedError)
+          throw new EnrolmentRefusedError(`the rebuilt host at ${route.target.address}:${route.target.port}${via} presented an SSH host key that is not pinned: ${err.message}`, {
+            hint: "Pin the rebuilt host's new key in known_hosts (check it on the console), then resume. The minted key was revoked.",
+            cause: err,
+          });
         throw new EnrolmentFailedError(`cannot reach the rebuilt host at ${route.target.address}:${route.target.port}${via} over SSH: ${(err as Error).message}`, {
           hint: 'Finish the rebuild (the host up, its new SSH host key pinned in known_hosts), then resume. The minted key was revoked.',
           cause: err,

@@ -20,8 +20,9 @@ export function createManualEnroller(options: { reveal: RevealOnce }): MethodEnr
   return {
     async describe(device) {
       return {
-        summary: [`show the key once on this terminal (never stored); rebuild ${magicDnsLabel(device)} and enrol it by hand`],
-        warnings: options.reveal ? [] : ['no terminal is attached: the manual hand-over will fail and pause the run until it is resumed from a terminal'],
+        summary: [`show the key once on this terminal after you press Enter (never stored); rebuild ${magicDnsLabel(device)} and enrol it by hand`],
+        warnings: options.reveal ? ['anything recording this terminal (script, tmux/screen logging, session recorders) records the key too'] : ['no terminal is attached: the manual hand-over will fail and pause the run until it is resumed from a terminal'],
+        ...(options.reveal ? {} : { blocked: 'a manual rebuild shows the key on a terminal, and this run has none (unattended, or no controlling terminal)' }),
       };
     },
     async enrol({ oldDevice, authKey, tags, expires }) {
@@ -30,8 +31,8 @@ export function createManualEnroller(options: { reveal: RevealOnce }): MethodEnr
           hint: 'Resume the run from a terminal, or choose rebuild.method ssh or sidecar. The minted key was revoked.',
         });
       const name = magicDnsLabel(oldDevice);
-      await options.reveal({
-        title: `One-off auth key for the rebuilt ${name} (tags ${tags.join(', ') || 'none'}; single use; expires ${expires.replace('T', ' ').slice(0, 16)} UTC). Shown once, not stored:`,
+      await revealOrRefuse(options.reveal, {
+        title: `One-off auth key for the rebuilt ${name} (tags ${tags.join(', ') || 'none'}; single use; expires ${expires.replace('T', ' ').slice(0, 16)} UTC). It is shown once and stored nowhere.`,
         secret: authKey,
         lines: [
           'On the rebuilt host, paste the key into:',
@@ -43,4 +44,15 @@ export function createManualEnroller(options: { reveal: RevealOnce }): MethodEnr
       return { method: 'manual', detail: 'key shown once on the operator terminal; not stored' };
     },
   };
+}
+
+async function revealOrRefuse(reveal: NonNullable<RevealOnce>, handover: KeyHandover): Promise<void> {
+  try {
+    await reveal(handover);
+  } catch (err) {
+    throw new EnrolmentRefusedError(`the key was not shown: ${err instanceof Error ? err.message : String(err)}`, {
+      hint: 'Resume from a terminal and press Enter when asked. The minted key was revoked.',
+      cause: err,
+    });
+  }
 }

@@ -2,7 +2,7 @@
  * Picks the re-enrolment method for a device (the run's choice, else `rebuild.devices`, else
  * `rebuild.method`) and hands the request to that method's enroller.
  */
-import { deviceConfigEntry, magicDnsLabel } from '../core/device-config-key.js';
+import { deviceConfigEntry } from '../core/device-config-key.js';
 import { UsageError } from '../core/errors.js';
 import type { RebuildConfig, RebuildMethod, SidecarSettings } from '../core/rebuild-config.js';
 import type { EnrolRequest, HostEnroller, RebuildDescription } from '../engine/ports.js';
@@ -31,7 +31,7 @@ export function chooseRebuildMethod(device: Device, config: RebuildConfig, overr
   const settings = entry?.value.sidecar;
   if (!settings)
     throw new UsageError(`rebuild method sidecar for ${device.name}: no sidecar settings for this device`, {
-      hint: `Add rebuild.devices.${magicDnsLabel(device)}: {method: sidecar, sidecar: {directory: /path/of/the/compose/project}} to tailnet-ir.yaml.`,
+      hint: `Add rebuild.devices.${device.nodeId}: {method: sidecar, sidecar: {directory: /path/of/the/compose/project}} to tailnet-ir.yaml.`,
     });
   return { method, settings };
 }

@@ -124,14 +124,19 @@ printf 'tailnet-ir: TS_AUTHKEY rewritten in .env (%s line(s)), other lines uncha
 export const RESET_SCRIPT = String.raw`set -u
 fail() { printf 'tailnet-ir: %s\n' "$2" >&2; exit "$1"; }
 cd -- "$1" 2>/dev/null || fail 20 'cannot enter the project directory'
-kind=$2 state=$3 engine=$4
+kind=$2 state=$3 engine=$4 already=0
 shift 4
 case $kind in
   dir)
     if [ -L "$state" ]; then fail 22 'the state directory is a symbolic link: refusing to clear it (nothing was stopped)'; fi
-    [ -d "$state" ] || fail 22 'the state directory does not exist in the project (nothing was stopped)' ;;
+    [ -d "$state" ] || fail 22 'the state directory does not exist in the project (nothing was stopped)'
+    for f in .env compose.yaml compose.yml docker-compose.yaml docker-compose.yml; do
+      if [ -e "$state/$f" ]; then fail 22 "the state directory holds $f: it is not the sidecar's state, refusing to empty it (nothing was stopped)"; fi
+    done ;;
   volume)
-    "$engine" volume inspect "$state" >/dev/null 2>&1 || fail 22 'the state volume does not exist (nothing was stopped)' ;;
+    if "$engine" volume inspect "$state" >/dev/null 2>&1; then :
+    elif [ -f .tailnet-ir-cleared-volume ] && [ "$(cat .tailnet-ir-cleared-volume)" = "$state" ]; then already=1
+    else fail 22 'the state volume does not exist (nothing was stopped)'; fi ;;
   *) fail 29 'unknown state kind' ;;
 esac
 "$@" down 2>&1 || fail 21 'compose down failed: the project may still be running'
@@ -144,8 +149,15 @@ case $kind in
     done
     printf 'tailnet-ir: old node state cleared (directory kept, now empty)\n' ;;
   volume)
-    "$engine" volume rm "$state" 2>&1 || fail 23 'cannot remove the state volume'
-    printf 'tailnet-ir: old node state volume removed\n' ;;
+    if [ "$already" = 1 ]; then
+      printf 'tailnet-ir: old node state volume already removed by an earlier attempt\n'
+    else
+      # Remembered until the project is up again: a retry after an interrupted attempt finds the
+      # volume gone, and this says it was us, not a wrong stateVolume.
+      printf '%s\n' "$state" > .tailnet-ir-cleared-volume || fail 23 'cannot record the state volume being cleared'
+      "$engine" volume rm "$state" 2>&1 || fail 23 'cannot remove the state volume'
+      printf 'tailnet-ir: old node state volume removed\n'
+    fi ;;
 esac
 `;
 
@@ -170,6 +182,7 @@ running() { [ "$("$engine" inspect -f '{{.State.Running}}' "$id" 2>/dev/null)" =
 running || fail 33 "the sidecar container $id is not running after compose up (see: $engine logs $id)"
 sleep "$settle"
 running || fail 33 "the sidecar container $id stopped within $settle s of starting (see: $engine logs $id)"
+rm -f -- .tailnet-ir-cleared-volume
 printf 'tailnet-ir: sidecar container %s is running\n' "$id"
 `;
 

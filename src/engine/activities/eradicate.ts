@@ -6,6 +6,10 @@ import { parseDuration } from '../../core/clock.js';
 import { summarizeDevice, type DeviceSummary } from '../resolve-target.js';
 import { toJsonValue } from '../../core/json.js';
 import type { Device } from '../../tailnet/types.js';
+import type { Clock, TailnetApi } from '../ports.js';
+import { TailnetIrError } from '../../core/errors.js';
+import { PlanStaleError } from '../engine-errors.js';
+import { EnrolmentRefusedError } from '../../rebuild/enrolment-failed-error.js';
 import { magicDnsLabel } from '../../core/device-config-key.js';
 import { REBUILD_METHODS, type RebuildMethod } from '../../core/rebuild-config.js';
 
@@ -49,6 +53,8 @@ export function enrolmentKeyDescription(runId: string): string {
 
 type RecreatePlanData = {
   method: RebuildMethod;
+  /** The hand-over as approved (host, jump, directory, state…); apply refuses to use other settings. */
+  handover: string[];
   tags: string[];
   description: string;
   expirySeconds: number;
@@ -83,7 +89,7 @@ export const recreateDevice = defineActivity({
     const oldDevice = await findDevice(ctx.ports.tailnet.listDevices({ all: true }), ctx.params.deviceId, ctx.outputs);
     const description = enrolmentKeyDescription(ctx.runId);
     const rebuild = await ctx.ports.enroller.describe(oldDevice as unknown as Device, ctx.params.method === 'config' ? undefined : ctx.params.method);
-    const data: RecreatePlanData = { method: rebuild.method, tags: ctx.params.tags, description, expirySeconds, oldDevice };
+    const data: RecreatePlanData = { method: rebuild.method, handover: rebuild.summary, tags: ctx.params.tags, description, expirySeconds, oldDevice };
     return {
       action: this.name,
       stepId: ctx.stepId,
@@ -93,12 +99,22 @@ export const recreateDevice = defineActivity({
       ],
       mutations: [{ kind: 'create-key', target: 'auth-key', detail: `one-off key for ${magicDnsLabel(oldDevice)} (${rebuild.method})` }],
       destructive: false,
-      warnings: rebuild.warnings,
+      warnings: rebuild.blocked ? [...rebuild.warnings, `the hand-over would be refused now: ${rebuild.blocked}`] : rebuild.warnings,
       data,
     };
   },
   async apply(plan, ctx) {
     const { tailnet, enroller, clock } = ctx.ports;
+    const oldDevice = plan.data.oldDevice as unknown as Device;
+    // The approval was for a hand-over to this host, directory and state: the configuration may
+    // have changed since (a resume days later). Different settings are a new plan to approve.
+    const now = await enroller.describe(oldDevice, plan.data.method);
+    if (JSON.stringify(now.summary) !== JSON.stringify(plan.data.handover ?? null))
+      throw new PlanStaleError('the rebuild settings changed since this step was planned and approved', {
+        hint: `now: ${now.summary.join(' ')}. The engine re-plans and asks for approval again.`,
+      });
+    if (now.blocked)
+      throw new EnrolmentRefusedError(`no key was minted: ${now.blocked}`, { hint: 'Fix the cause (or choose another rebuild method with a new run), then resume.' });
     // An earlier attempt may have minted a key and died before enrolment: its secret is gone, revoke it.
     for (const k of await tailnet.listKeys()) {
       if (k.description === plan.data.description && !k.revoked && !k.invalid) await tailnet.deleteKey(k.id);
@@ -116,7 +132,7 @@ export const recreateDevice = defineActivity({
     try {
       enrolled = await enroller.enrol({
         runId: ctx.runId,
-        oldDevice: plan.data.oldDevice as unknown as Device,
+        oldDevice,
         authKey: secret,
         tags: plan.data.tags,
         expires: key.expires ?? new Date(Date.parse(mintedAt) + plan.data.expirySeconds * 1000).toISOString(),
@@ -124,7 +140,12 @@ export const recreateDevice = defineActivity({
       });
     } catch (err) {
       // A pre-authorized key must not outlive a failed hand-over: revoke it now, not on resume.
-      await tailnet.deleteKey(key.id).catch(() => undefined);
+      const revokeError = await revokeWithRetries(tailnet, key.id, clock);
+      if (revokeError)
+        throw new KeyRevocationFailedError(
+          `the hand-over failed (${err instanceof Error ? err.message : String(err)}) and the minted key ${key.id} could not be revoked (${revokeError})`,
+          { hint: `Revoke key ${key.id} in the admin console now (it is pre-authorized and valid until ${key.expires ?? 'its expiry'}); resume also revokes it before minting again.`, cause: err },
+        );
       throw err;
     }
     return { keyId: key.id, mintedAt, enrolMethod: enrolled.method, enrolDetail: enrolled.detail, tags: plan.data.tags, hostname: magicDnsLabel(plan.data.oldDevice) };
@@ -186,6 +207,26 @@ export const waitForDevice = defineActivity({
     return { done: false, detail: 'read-only: re-run' };
   },
 });
+
+/** Thrown when a failed hand-over also left its minted key unrevoked: the operator must know. */
+export class KeyRevocationFailedError extends TailnetIrError {
+  override readonly code = 'key-revocation-failed';
+}
+
+/** Revoke, retrying briefly; the error text of the last failure, or undefined once revoked. */
+async function revokeWithRetries(tailnet: Pick<TailnetApi, 'deleteKey'>, keyId: string, clock: Clock): Promise<string | undefined> {
+  let last = '';
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await tailnet.deleteKey(keyId);
+      return undefined;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+      if (attempt < 3) await clock.sleep(1000 * attempt);
+    }
+  }
+  return last;
+}
 
 function sameTags(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((t) => b.includes(t));

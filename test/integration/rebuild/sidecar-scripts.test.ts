@@ -187,6 +187,37 @@ describe('sidecar re-enrolment scripts on real shells and files', () => {
     expect(composeLog()).toEqual(['engine volume inspect web-2_ts-state']);
   });
 
+  it('a retry after an attempt that removed the state volume but failed to bring the project up goes on (it was us), and retries stay possible', async () => {
+    writeFileSync(join(project, '.env'), `TS_AUTHKEY=${oldKey}\n`);
+    writeFileSync(join(dir, 'volumes', 'web-2_ts-state'), '');
+    const failed = (await enroller({ stateVolume: 'web-2_ts-state', extraEnv: { FAKE_FAIL: 'up' } }).enroller.enrol(request).catch((x: unknown) => x)) as EnrolmentFailedError;
+    expect(failed.message).toMatch(/step 3\/3 .*\(exit 31\)/);
+    expect(failed).not.toBeInstanceOf(EnrolmentRefusedError); // retryable
+    expect(existsSync(join(dir, 'volumes', 'web-2_ts-state'))).toBe(false);
+    writeFileSync(log, '');
+    const done = await enroller({ stateVolume: 'web-2_ts-state' }).enroller.enrol(request);
+    expect(done.method).toBe('sidecar');
+    expect(composeLog()).not.toContain('engine volume rm web-2_ts-state');
+    // Up again: the marker is gone, so a wrong stateVolume later is a refusal again.
+    expect(readdirSync(project)).not.toContain('.tailnet-ir-cleared-volume');
+  });
+
+  it('refuses to empty a "state directory" that holds the project\'s .env or compose file, before stopping anything', async () => {
+    writeFileSync(join(project, '.env'), `TS_AUTHKEY=${oldKey}\n`);
+    mkdirSync(join(project, 'sub'));
+    writeFileSync(join(project, 'sub', 'docker-compose.yml'), 'services: {}\n');
+    const local = localConnector({ env });
+    const settings = sidecarSettingsSchema.parse({ directory: project, compose: [compose], stateDir: 'sub' });
+    const e = createSidecarEnroller({ connector: local.connector, routeFor: (d) => resolveSshRoute(d, ssh), settings, settleSeconds: 0 });
+    const err = (await e.enrol(request).catch((x: unknown) => x)) as EnrolmentFailedError;
+    expect(err).toBeInstanceOf(EnrolmentRefusedError);
+    expect(err.message).toMatch(/holds docker-compose\.yml: it is not the sidecar's state/);
+    expect(composeLog()).toEqual([]);
+    expect(readFileSync(join(project, 'sub', 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(() => sidecarSettingsSchema.parse({ directory: project, stateDir: '.' })).toThrow(/no \. or \.\. segments/);
+    expect(() => sidecarSettingsSchema.parse({ directory: project, stateDir: 'ts/.' })).toThrow(/no \. or \.\. segments/);
+  });
+
   it('a state directory that is missing or a symlink fails step 2 before anything is stopped', async () => {
     writeFileSync(join(project, '.env'), `TS_AUTHKEY=${oldKey}\n`);
     rmSync(join(project, 'ts', 'state'), { recursive: true });

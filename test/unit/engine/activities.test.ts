@@ -4,7 +4,8 @@ import type { ActivityContext, AnyActivity } from '../../../src/engine/activity.
 import { tailnetSnapshot } from '../../../src/engine/activities/triage.js';
 import { disableRoutes, expireNodeKey, revokeAuthKeys, suspendUser } from '../../../src/engine/activities/identity.js';
 import { fetchAuditLogs } from '../../../src/engine/activities/audit-logs.js';
-import { deleteDevice, enrolmentKeyDescription, recreateDevice, waitForDevice } from '../../../src/engine/activities/eradicate.js';
+import { deleteDevice, enrolmentKeyDescription, KeyRevocationFailedError, recreateDevice, waitForDevice } from '../../../src/engine/activities/eradicate.js';
+import { PlanStaleError } from '../../../src/engine/engine-errors.js';
 import { policyVerify } from '../../../src/engine/activities/policy.js';
 import { collectEvidence } from '../../../src/engine/activities/evidence.js';
 import { createDefaultRegistry } from '../../../src/engine/activities/index.js';
@@ -150,6 +151,44 @@ describe('activities against the fake tailnet', () => {
     await expect(recreateDevice.apply(plan, ctx)).rejects.toThrow('host refused');
     const key = h.tailnet.keys.find((k) => k.description === enrolmentKeyDescription('20260301-100000-abcdef'));
     expect(key?.revoked ?? key?.invalid).toBeTruthy();
+  });
+
+  it('recreate-device refuses to hand over with settings other than the approved ones (a stale plan), before minting', async () => {
+    const h = harness();
+    const ctx = h.ctx(recreateDevice, { deviceId: 'nWEB1CNTRL', tags: ['tag:web'] });
+    const plan = await recreateDevice.plan(ctx);
+    expect(plan.data.handover).toEqual(['fake hand-over']);
+    // The configuration changed between approval and apply (e.g. a resume days later).
+    h.world.enroller.describe = async () => ({ method: 'ssh', summary: ['over SSH to root@198.51.100.9:22'], warnings: [] });
+    await expect(recreateDevice.apply(plan, ctx)).rejects.toBeInstanceOf(PlanStaleError);
+    expect(h.tailnet.keys.filter((k) => k.description?.startsWith('tailnet-ir rebuild'))).toEqual([]);
+  });
+
+  it('recreate-device refuses a blocked hand-over before minting anything', async () => {
+    const h = harness();
+    h.world.enroller.describe = async () => ({ method: 'manual', summary: ['fake hand-over'], warnings: [], blocked: 'no terminal' });
+    const ctx = h.ctx(recreateDevice, { deviceId: 'nWEB1CNTRL', tags: ['tag:web'] });
+    const plan = await recreateDevice.plan(ctx);
+    expect(plan.warnings.join(' ')).toContain('would be refused now: no terminal');
+    await expect(recreateDevice.apply(plan, ctx)).rejects.toThrow(/no key was minted: no terminal/);
+    expect(h.tailnet.keys.filter((k) => k.description?.startsWith('tailnet-ir rebuild'))).toEqual([]);
+  });
+
+  it("recreate-device says so when the failed hand-over's key could not be revoked either", async () => {
+    const h = harness();
+    h.world.enroller.enrol = async () => {
+      throw new Error('host refused');
+    };
+    h.tailnet.deleteKey = async () => {
+      throw new Error('503 service unavailable');
+    };
+    const ctx = h.ctx(recreateDevice, { deviceId: 'nWEB1CNTRL', tags: ['tag:web'] });
+    const plan = await recreateDevice.plan(ctx);
+    const err = (await recreateDevice.apply(plan, ctx).catch((e: unknown) => e)) as KeyRevocationFailedError;
+    expect(err).toBeInstanceOf(KeyRevocationFailedError);
+    const minted = h.tailnet.keys.find((k) => k.description?.startsWith('tailnet-ir rebuild'))!;
+    expect(err.message).toContain(`the hand-over failed (host refused) and the minted key ${minted.id} could not be revoked (503 service unavailable)`);
+    expect(err.hint).toContain(`Revoke key ${minted.id} in the admin console`);
   });
 
   it('enrolment key descriptions fit the API (≤ 50 chars, letters, digits, hyphens, spaces)', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/core/config.js';
 import { createSshHostEnroller } from '../../../src/evidence/ssh-host-enroller.js';
-import { EnrolmentRefusedError } from '../../../src/rebuild/enrolment-failed-error.js';
+import { EnrolmentFailedError, EnrolmentRefusedError } from '../../../src/rebuild/enrolment-failed-error.js';
+import { HostKeyRejectedError } from '../../../src/evidence/evidence-errors.js';
 import { resolveSshRoute } from '../../../src/evidence/ssh-setup.js';
 import type { Device } from '../../../src/tailnet/types.js';
 import type { HostTarget, RemoteConnector } from '../../../src/evidence/remote-command.js';
@@ -64,5 +65,19 @@ describe('SSH host enroller plan', () => {
     const described = await outOfBand.describe(oldDevice);
     expect(described.warnings).toEqual([]);
     expect(described.summary.join(' ')).toContain('root@192.0.2.10:22');
+  });
+});
+
+describe('SSH host enroller connect failures', () => {
+  it('an unpinned host key is a refusal (retrying cannot help); an unreachable host stays retryable', async () => {
+    const mismatch = fakeConnector(() => ({ stdout: '' }), { failConnect: () => new HostKeyRejectedError('127.0.0.1:22', 'mismatch', 'SHA256:new', ['SHA256:old']) });
+    const refusing = createSshHostEnroller({ connector: mismatch.connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({}) });
+    const request = { runId: 'r', oldDevice, authKey: fakeKey, tags: [], expires: '2026-01-01T01:00:00Z', method: 'ssh' as const };
+    await expect(refusing.enrol(request)).rejects.toBeInstanceOf(EnrolmentRefusedError);
+    const down = fakeConnector(() => ({ stdout: '' }), { failConnect: () => new Error('connect ECONNREFUSED') });
+    const retrying = createSshHostEnroller({ connector: down.connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({}) });
+    const err = await retrying.enrol(request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnrolmentFailedError);
+    expect(err).not.toBeInstanceOf(EnrolmentRefusedError);
   });
 });

@@ -1,6 +1,6 @@
 import type { Clock } from '../../../../src/core/clock.js';
 import type { JsonValue } from '../../../../src/core/json.js';
-import type { ArtifactStore, EvidenceCollector, HostEnroller, PolicyCheckResult, PolicyPlanner, Ports, ProgressEvent } from '../../../../src/engine/ports.js';
+import type { ArtifactStore, EvidenceCollector, HostEnroller, PolicyCheckResult, RebuildDescription, PolicyPlanner, Ports, ProgressEvent } from '../../../../src/engine/ports.js';
 import type { FakeTailnet } from './fake-tailnet.js';
 
 const marker = (nodeId: string) => `// quarantine ${nodeId}`;
@@ -65,8 +65,8 @@ export class FakeEnroller implements HostEnroller {
   enrolments = 0;
   sawSecretShape: boolean[] = [];
   constructor(private readonly tailnet: FakeTailnet) {}
-  async describe() {
-    return { method: 'ssh' as const, summary: ['fake hand-over'], warnings: [] };
+  async describe(): Promise<RebuildDescription> {
+    return { method: 'ssh', summary: ['fake hand-over'], warnings: [] };
   }
   async enrol(r: Parameters<HostEnroller['enrol']>[0]) {
     this.enrolments++;
