@@ -2,7 +2,7 @@ import { createSystemClock } from '../core/clock.js';
 import { ExitCode } from '../core/errors.js';
 import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
 import { createProgressPrinter } from '../engine/progress-printer.js';
-import { runDrill } from '../drill/run-drill.js';
+import { drillMessage, runDrill } from '../drill/run-drill.js';
 import { renderScorecard } from '../drill/scorecard.js';
 import { drillSigner } from '../drill/drill-lab.js';
 import { emit } from './output.js';
@@ -22,10 +22,11 @@ export async function runDrillCommand(
     progress,
   });
   const { outcome, scorecard } = result;
-  emit(opts.json, { dir: result.dir, allowedSigners: result.allowedSigners, runId: outcome.runId, status: outcome.status, step: outcome.step, message: outcome.message, archive: result.archive ?? null, skippedMs: result.skippedMs, scorecard }, () =>
+  const message = drillMessage(outcome);
+  emit(opts.json, { dir: result.dir, allowedSigners: result.allowedSigners, runId: outcome.runId, status: outcome.status, step: outcome.step, message, archive: result.archive ?? null, skippedMs: result.skippedMs, scorecard }, () =>
     [
       '',
-      `run ${outcome.runId}: ${outcome.status}${outcome.step ? ` at ${terminalSafeLine(outcome.step)}` : ''}${outcome.message ? ` — ${terminalSafe(outcome.message)}` : ''}`,
+      `run ${outcome.runId}: ${outcome.status}${outcome.step ? ` at ${terminalSafeLine(outcome.step)}` : ''}${message ? ` — ${terminalSafe(message)}` : ''}`,
       renderScorecard(scorecard, terminalSafeLine),
       ...(result.skippedMs > 0 ? [`simulated clock: ${Math.round(result.skippedMs / 1000)} s of waiting skipped (polls, retry backoffs)`] : []),
       `drill files: ${terminalSafeLine(result.dir)}`,

@@ -71,7 +71,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const scorecard = scoreDrill({
       runId: outcome.runId,
       status: outcome.status,
-      message: outcome.message,
+      message: drillMessage(outcome),
       outputs: outcome.outputs,
       target: { nodeId: before.nodeId, hostname: before.hostname, user: before.user, tags: before.tags ?? [] },
       ...(options.rebuildTags ? { rebuildTags: options.rebuildTags } : {}),
@@ -91,6 +91,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   } finally {
     await lab.close();
   }
+}
+
+/**
+ * A drill's simulated tailnet and host end with the drill, so a paused drill cannot be resumed:
+ * say how to get past the gate instead of the real run's `tailnet-ir resume` advice.
+ */
+export function drillMessage(outcome: Pick<RunOutcome, 'status' | 'step' | 'message'>): string | null {
+  if (outcome.status !== 'paused') return outcome.message;
+  const why = (outcome.message ?? '').split(/; review with |; approve and continue|\. State kept/)[0];
+  return `${why}. A drill cannot be resumed (its simulated tailnet ends with it): run it again with --approve covering ${outcome.step ?? 'that step'} (the default, all, approves every gate)`;
 }
 
 function evidenceFact(outcome: RunOutcome): { verified: boolean; detail: string } | undefined {

@@ -19,7 +19,7 @@ const spec: CommandSpec = {
       .argument('[scenario]', 'scenario file (default: the built-in Example Corp tailnet)')
       .option('--target <device>', "device to respond to (default: the scenario's drill.target)")
       .option('--playbook <id>', 'playbook id or file', 'node-compromise')
-      .option('--approve <steps>', 'approve all, none, or a comma-separated list of step ids (others pause the run)', 'all')
+      .option('--approve <steps>', 'approve all, none, or a comma-separated list of step ids (an unapproved gate ends the drill there)', 'all')
       .option('--rebuild-tags <tags>', 'tags for the rebuilt device; with them a user-owned device is rebuilt too (e.g. tag:workstation)', parseTags)
       .option('--dir <dir>', 'where to keep the drill (lab keys, runs, evidence); default under the state directory')
       .option('--json', 'print the outcome and scorecard as JSON')

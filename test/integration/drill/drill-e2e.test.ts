@@ -70,6 +70,18 @@ describe('drill: simulated clock', () => {
   });
 });
 
+describe('drill: a gate left unapproved', () => {
+  it('ends the drill there and says how to get past it, not to resume (the simulated tailnet is gone)', async () => {
+    const result = await runDrill({ dir: mkdtempSync(join(tmpdir(), 'tnir-drill-')), approve: 'quarantine', progress: () => undefined });
+    expect(result.outcome.status).toBe('paused');
+    const ran = result.scorecard.items.find((i) => i.id === 'run-completed')!;
+    expect(ran.ok).toBe(false);
+    expect(ran.detail).toContain('A drill cannot be resumed');
+    expect(ran.detail).toContain('--approve covering revoke-keys');
+    expect(ran.detail).not.toContain('tailnet-ir resume');
+  });
+});
+
 describe('tailnet-ir drill (CLI)', () => {
   it('exits 0 with a full scorecard as JSON', async () => {
     const home = mkdtempSync(join(tmpdir(), 'tnir-drill-home-'));
