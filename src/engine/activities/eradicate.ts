@@ -173,6 +173,8 @@ export const waitForDevice = defineActivity({
       tags: z.array(z.string()).default([]),
       /** Old node id: the new device must be a different node. */
       replaces: z.string().min(1),
+      /** The one-off key recreate minted (null when the device was found on resume): named if the wait gives up. */
+      keyId: z.string().nullable().default(null),
       timeout: durationSchema.default('10m'),
       interval: durationSchema.default('10s'),
     })
@@ -198,7 +200,10 @@ export const waitForDevice = defineActivity({
       );
       if (found) return toJsonValue({ device: summarizeDevice(found), attempts: attempt });
       if (clock.now().getTime() + interval > deadline)
-        throw new Error(`${plan.data.hostname} did not join within ${plan.data.timeout} (${attempt} polls); check the rebuilt host's tailscaled log, then resume`);
+        throw new Error(
+          `${plan.data.hostname} did not join within ${plan.data.timeout} (${attempt} polls); check the rebuilt host's tailscaled log, then resume` +
+            (plan.data.keyId ? `. The one-off key ${plan.data.keyId} stays valid (single use, at most 1 h from minting): revoke it in the admin console if you abandon this rebuild` : ''),
+        );
       progress({ runId: ctx.runId, stepId: ctx.stepId, phase: 'info', message: `waiting for ${plan.data.hostname} (poll ${attempt})` });
       await clock.sleep(interval, ctx.signal);
     }

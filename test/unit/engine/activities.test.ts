@@ -216,6 +216,9 @@ describe('activities against the fake tailnet', () => {
     const h = harness();
     const ctx = h.ctx(waitForDevice, { hostname: 'ghost', replaces: 'nWEB1CNTRL', timeout: '1m', interval: '10s' });
     await expect(waitForDevice.apply(await waitForDevice.plan(ctx), ctx)).rejects.toThrow(/ghost did not join within 1m \(7 polls\)/);
+    // Giving up names the key that is still valid, so an abandoned rebuild does not leave it forgotten.
+    const withKey = h.ctx(waitForDevice, { hostname: 'ghost', replaces: 'nWEB1CNTRL', keyId: 'kREBUILD1', timeout: '1m', interval: '10s' });
+    await expect(waitForDevice.apply(await waitForDevice.plan(withKey), withKey)).rejects.toThrow(/one-off key kREBUILD1 stays valid .* revoke it in the admin console if you abandon this rebuild/);
   });
 
   it('policy-verify fails on failing server tests and on disagreement with the local evaluator', async () => {
