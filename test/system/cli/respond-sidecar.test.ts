@@ -8,6 +8,7 @@
  * TS_AUTH_ONCE=true (stored state is reused, the key read only without it) and records the key
  * it logged in with; the test hands that key to the simulator's enrolment.
  */
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -279,6 +280,11 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen', 'dockerd', 'docker',
       const names = [...entries.keys()];
       expect(names.some((n) => n.includes('scaletail') && n.endsWith('env.redacted')), names.join('\n')).toBe(true);
       expect(names.some((n) => n.includes('containers/') && n.endsWith('inspect.json'))).toBe(true);
+      // The old identity that step 2 cleared is on record: its files' hashes, not its private keys.
+      const stateHashes = [...entries].find(([n]) => n.includes('scaletail') && n.endsWith('ts-state.sha256'));
+      const oldNode = boots[0]!.replace(/^fresh /, '');
+      expect(stateHashes?.[1].toString('utf8'), names.join('\n')).toBe(`${createHash('sha256').update(oldNode).digest('hex')}  ts/state/tailscaled.state\n`);
+      for (const [, data] of entries) expect(data.includes(oldNode)).toBe(false);
       const leaks: string[] = [];
       const walk = (d: string): void => {
         for (const name of readdirSync(d)) {
