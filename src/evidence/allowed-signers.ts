@@ -1,6 +1,6 @@
 /**
  * OpenSSH allowed_signers files (ssh-keygen(1) "ALLOWED SIGNERS"): `principals [options] keytype
- * base64`, with `namespaces="a,b"`, `cert-authority`, `valid-after`/`valid-before` options.
+ * base64 [comment]`, with `namespaces="a,b"`, `cert-authority`, `valid-after`/`valid-before` options.
  * We honour principals (with * and ? patterns), namespaces and the key; certificates are not used.
  */
 import { sha256Fingerprint } from './host-keys.js';
@@ -12,6 +12,8 @@ export interface AllowedSigner {
   keyBlob: Buffer;
   line: number;
 }
+
+const KEY_TYPE = /^(?:ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)$/;
 
 function splitFields(line: string): string[] {
   const out: string[] = [];
@@ -35,8 +37,10 @@ export function parseAllowedSigners(text: string): AllowedSigner[] {
     if (!line || line.startsWith('#')) return;
     const f = splitFields(line);
     const principals = (f.shift() ?? '').replace(/^"|"$/g, '').split(',');
+    // Options are present when the field after the principals is not a key type; whatever
+    // follows the key is a comment (ssh-keygen writes one).
     let options: string[] = [];
-    if (f.length === 3) options = (f.shift() ?? '').split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/);
+    if (f.length > 0 && !KEY_TYPE.test(f[0]!)) options = (f.shift() ?? '').split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/);
     const [keyType, b64] = f;
     if (!keyType || !b64 || options.includes('cert-authority')) return;
     const ns = options.find((o) => o.toLowerCase().startsWith('namespaces='));

@@ -87,9 +87,12 @@ describe('tailnet-ir drill (CLI)', () => {
     const home = mkdtempSync(join(tmpdir(), 'tnir-drill-home-'));
     const r = await runCli(['drill', '--json'], { env: { TAILNET_IR_HOME: home }, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { status: string; scorecard: { passed: number; total: number } };
+    const out = JSON.parse(r.stdout) as { status: string; scorecard: { passed: number; total: number }; archive: string; allowedSigners: string };
     expect(out.status).toBe('completed');
     expect(out.scorecard.passed).toBe(out.scorecard.total);
+    // The verification command the drill prints works as printed (allowed_signers with a key comment).
+    const verify = await runCli(['verify', '--drill', '--allowed-signers', out.allowedSigners, '--identity', 'drill@tailnet-ir', out.archive], { env: { TAILNET_IR_HOME: home } });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 
   it('refuses an unknown drill target with exit code 2', async () => {
