@@ -14,6 +14,8 @@ export interface ActivityContext<P> {
   outputs: Readonly<Record<string, unknown>>;
   ports: Ports;
   signal: AbortSignal;
+  /** Only in a dry run (`plan`): actions of earlier steps that were planned but, not being read-only, not run. */
+  plannedActions?: readonly string[];
 }
 
 export type CheckResult<O extends JsonValue> = { done: true; output: O; detail: string } | { done: false; detail: string };

@@ -239,6 +239,7 @@ export async function planRun(deps: Omit<EngineDeps, 'store' | 'approver'>, requ
   const ports: Ports = { ...deps.ports, tailnet: readOnlyTailnet(deps.ports.tailnet), artifacts };
   const outputs: Record<string, JsonValue> = {};
   const result: PlannedStep[] = [];
+  const plannedActions: string[] = [];
   const controller = new AbortController();
   for (const step of playbook.steps) {
     const activity = deps.registry.get(step.action);
@@ -263,12 +264,13 @@ export async function planRun(deps: Omit<EngineDeps, 'store' | 'approver'>, requ
       result.push({ ...base, status: 'depends', approval: 'not-needed', reason: `planned once earlier steps have run (${(e as Error).message})` });
       continue;
     }
-    const ctx = { runId: request.runId ?? 'plan', stepId: step.id, params, inputs, outputs, ports, signal: controller.signal };
+    const ctx = { runId: request.runId ?? 'plan', stepId: step.id, params, inputs, outputs, ports, signal: controller.signal, plannedActions: [...plannedActions] };
     try {
       const plan = toJsonValue(await activity.plan(ctx)) as unknown as Plan;
       const gate = plan.mutations.length === 0 ? 'not-needed' : activity.destructive || plan.destructive || (typeof step.approval === 'string' ? step.approval : step.approval.mode) === 'required' ? 'required' : 'auto';
       result.push({ ...base, status: 'planned', approval: gate, plan, planDigest: planDigest(plan) });
       if (activity.safeInPlanMode) outputs[step.id] = toJsonValue(await activity.apply(plan, ctx));
+      else plannedActions.push(step.action);
     } catch (e) {
       result.push({ ...base, status: 'error', approval: 'not-needed', reason: (e as Error).message });
       if (step.on_failure === 'abort') break;

@@ -23,7 +23,10 @@ export const suspendUser = defineActivity({
     const user = await ctx.ports.tailnet.getUser(ctx.params.userId);
     const already = user.status === 'suspended';
     // Issue rule: if collection still needs the tailnet path, say so before suspending.
-    const collected = Object.values(ctx.outputs).some((o) => typeof (o as { archivePath?: unknown } | null)?.archivePath === 'string');
+    // (In a dry run an earlier collection step is planned, not run: it still comes first.)
+    const collected =
+      Object.values(ctx.outputs).some((o) => typeof (o as { archivePath?: unknown } | null)?.archivePath === 'string') ||
+      (ctx.plannedActions?.includes('collect-evidence') ?? false);
     const route = Object.values(ctx.outputs).map((o) => (o as { route?: { path?: string } } | null)?.route).find((r) => r !== undefined);
     const warnings =
       !already && !collected && route?.path === 'tailnet'

@@ -249,6 +249,17 @@ describe('planRun', () => {
     expect(by['delete-device']).toMatchObject({ status: 'planned', approval: 'required' });
     expect(by.seal).toMatchObject({ status: 'depends' });
   });
+
+  it('a user-owned device on the tailnet path: the dry run sees collection planned before the suspension, so it does not warn', async () => {
+    const h = harness();
+    const registry = createDefaultRegistry();
+    const playbook = await findPlaybook('node-compromise', registry);
+    const steps = await planRun({ registry, ports: h.world.ports }, { playbook, inputs: { target: '100.64.0.1', responders: ['group:ir'] } });
+    const by = Object.fromEntries(steps.map((s) => [s.stepId, s]));
+    expect(by['collect-early']).toMatchObject({ status: 'planned' });
+    expect(by['suspend-user']).toMatchObject({ status: 'planned' });
+    expect(by['suspend-user']!.plan?.warnings).toEqual([]);
+  });
 });
 
 describe('reaching the node', () => {
