@@ -47,6 +47,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
   let env: NodeJS.ProcessEnv;
   let rebuilt: Promise<void> | undefined;
   let targetNode: string;
+  const acceptedPolicies: string[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tnir-sys-respond-'));
@@ -71,6 +72,8 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
     // be done before anyone approves the recreate step.
     lab.sim.faults.add({ kind: 'latency', route: 'POST /api/v2/tailnet/*/keys', ms: 3000 });
     lab.sim.tailnet.onMutation((e) => {
+      // Every policy the simulated control server accepted (it runs the policy's tests on each write).
+      if (e.action === 'UPDATE' && e.target.property === 'ACL') acceptedPolicies.push(lab.sim.tailnet.policy().text);
       if (e.action !== 'DELETE' || e.target.id !== targetNode) return;
       rebuilt = (async () => {
         await sshd.stop();
@@ -82,6 +85,7 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
       configFile,
       [
         'responders: [group:incident-response]',
+        'highRiskResources: ["prod-db:5432"]',
         'ssh:',
         '  user: root',
         `  identityFile: ${lab.identityFile}`,
@@ -151,6 +155,19 @@ describe.runIf(requireSystem(['root', 'sshd', 'ssh-keygen'], 'respond against a 
     // The fake answers with the machine's real hostname: the artifact came from the sshd host.
     expect(status![1].toString('utf8')).toContain(`"HostName":"${hostname()}"`);
     expect(entries.has('manifest.json')).toBe(true);
+
+    // The quarantine the control server held: tests pin the node away from the high-risk
+    // resource and keep the responders' SSH to its quarantine tag.
+    const runId = soleRunId(env.TAILNET_IR_HOME!)!;
+    const nodeIp = lab.sim.tailnet.listDevices(true).find((d) => d.nodeId === targetNode)?.addresses[0] ?? (outcome.outputs['triage'] as { device: { addresses: string[] } }).device.addresses[0]!;
+    // (the last stage of the staged edit: "#N/N")
+    const pinned = acceptedPolicies.find((p) => new RegExp(`tailnet-ir quarantine ${runId} #(\\d+)/\\1 begin`).test(p) && p.includes('"deny"'));
+    expect(pinned, acceptedPolicies.join('\n----\n')).toBeDefined();
+    expect(pinned).toContain(`{"src": "${nodeIp}", "deny": ["prod-db:5432"]}`);
+    expect(pinned).toMatch(new RegExp(`\\{"src": "group:incident-response", "accept": \\["tag:quarantine-${runId}:22"\\]\\}`));
+    // The run's hash-chained journal verifies through the CLI.
+    const journal = await runCliKillable(['journal', 'verify', runId], { env, timeoutMs: 30_000 });
+    expect(journal.code, journal.stdout + journal.stderr).toBe(0);
 
     // Identity contained: the enrolling key revoked, or the owner suspended.
     const audit = lab.sim.tailnet.auditLog();
