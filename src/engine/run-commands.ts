@@ -60,7 +60,13 @@ export async function runsShowCommand(id: string): Promise<CommandReport> {
       const request = entries.findLast((e) => e.step === st.step && e.type === 'approval-requested');
       return { step: st.step, prompt: (request?.data as { prompt?: string } | undefined)?.prompt ?? null, plan: (planEntry?.data as { plan?: Plan } | undefined)?.plan ?? null };
     });
-  return { data: { run: record, steps, pending, journal: { path: journalPath, ...chain } }, human: () => {
+  // Where the sealed evidence is (the last step that produced a signed archive).
+  const sealed = entries
+    .filter((e) => e.type === 'done')
+    .map((e) => (e.data as { output?: { archivePath?: unknown; signaturePath?: unknown } } | undefined)?.output)
+    .findLast((o) => typeof o?.archivePath === 'string' && typeof o.signaturePath === 'string');
+  const evidence = sealed ? { archivePath: sealed.archivePath as string, signaturePath: sealed.signaturePath as string } : null;
+  return { data: { run: record, steps, pending, evidence, journal: { path: journalPath, ...chain } }, human: () => {
     const out = [
       `run ${record.id}: ${record.status}${record.currentStep ? ` at ${record.currentStep}` : ''}`,
       `playbook ${record.playbookId}, started ${record.createdAt}, updated ${record.updatedAt}`,
@@ -74,6 +80,7 @@ export async function runsShowCommand(id: string): Promise<CommandReport> {
       for (const w of p.plan?.warnings ?? []) out.push(`  warning: ${terminalSafeLine(w)}`);
       for (const m of p.plan?.mutations ?? []) out.push(`  will ${terminalSafeLine(m.kind)} ${terminalSafeLine(m.target)}`);
     }
+    if (evidence) out.push('', `evidence: ${terminalSafeLine(evidence.archivePath)}`, `  signature: ${terminalSafeLine(evidence.signaturePath)}`);
     out.push('', `journal: ${chain.entries} entries, chain ${chain.ok ? 'intact' : 'BROKEN (run `tailnet-ir journal verify`)'}`);
     return out.join('\n');
   } };

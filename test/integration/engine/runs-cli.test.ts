@@ -15,6 +15,7 @@ async function makeRun(home: string, id: string) {
   await run.journal.append('run-started', undefined, { playbook: 'node-compromise' });
   await run.journal.append('plan', 'triage', { summary: ['x'] });
   await run.journal.append('done', 'triage', {});
+  await run.journal.append('done', 'seal', { output: { archivePath: '/runs/x/evidence/evidence-x.tar.gz', signaturePath: '/runs/x/evidence/evidence-x.tar.gz.sig' } });
   await run.journal.append('plan', 'delete-device', { digest: 'd', plan: { action: 'delete-device', stepId: 'delete-device', summary: ['delete device web-1 (nWEB1)'], mutations: [{ kind: 'delete-device', target: 'nWEB1', detail: '' }], destructive: true, warnings: [], data: {} } });
   await run.journal.append('approval-requested', 'delete-device', { message: 'waiting', prompt: 'Delete web-1?' });
   await run.close();
@@ -36,6 +37,8 @@ describe('tailnet-ir runs / journal verify', () => {
     expect(show.stdout).toContain('chain intact');
     expect(show.stdout).toContain('waiting for approval: delete-device - Delete web-1?');
     expect(show.stdout).toContain('  will delete-device nWEB1');
+    // Where the sealed evidence is, for `tailnet-ir verify`.
+    expect(show.stdout).toContain('evidence: /runs/x/evidence/evidence-x.tar.gz\n  signature: /runs/x/evidence/evidence-x.tar.gz.sig');
   });
 
   it('journal verify exits 0 when intact and 1 naming the first broken entry', async () => {
@@ -44,7 +47,7 @@ describe('tailnet-ir runs / journal verify', () => {
     const env = { TAILNET_IR_HOME: home };
     const ok = await runCli(['journal', 'verify', 'run-two', '--json'], { env });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: 5 });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: 6 });
     const path = join(dir, 'journal.jsonl');
     writeFileSync(path, readFileSync(path, 'utf8').replace('"triage"', '"TRIAGE"'));
     const bad = await runCli(['journal', 'verify', 'run-two'], { env });
