@@ -102,7 +102,7 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
       const host = m.hosts[0];
       if (!host?.connected)
         throw new CollectionFailedError(`could not collect from ${device.name} at ${route.address}${jump ? ` via ${formatSshEndpoint(jump)}` : ''}: ${host?.error ?? 'no connection'}`, {
-          hint: `Nothing was lost: the run is paused. Check SSH reachability (${route.path} path${jump ? ', through the jump host' : ''}), then \`tailnet-ir resume ${runId}\`.`,
+          hint: `Nothing was lost: the run is paused. Fix what the error names — SSH reachability (${route.path} path${jump ? ', through the jump host' : ''}), the known_hosts pin or the SSH credentials — then \`tailnet-ir resume ${runId}\`.`,
         });
       // Remember which host key the compromised node presented: re-enrolment refuses a host that
       // still presents it (it was not rebuilt).
