@@ -78,6 +78,12 @@ export const configSchema = z
                 port: z.number().int().min(1).max(65535).default(22),
                 user: z.string().optional(),
                 jump: jumpHost.optional(),
+                /**
+                 * `out-of-band` (default): a management address that survives suspending the owner.
+                 * `tailnet`: the address is itself reached over the tailnet (a MagicDNS name, a
+                 * subnet-routed address), so the playbook collects before suspending the owner.
+                 */
+                path: z.enum(['out-of-band', 'tailnet']).default('out-of-band'),
               })
               .strict(),
           )
@@ -89,7 +95,8 @@ export const configSchema = z
       .object({
         /**
          * When suspending the user would cut the tailnet path collection needs, the playbook
-         * collects before the identity step; an `ssh.devices` entry makes the path out-of-band.
+         * collects before the identity step; an `ssh.devices` entry makes the path out-of-band
+         * (unless it says `path: tailnet`).
          */
         collectors: z.array(z.string()).default(['tailscale-client', 'host-triage', 'containers', 'scaletail']),
       })

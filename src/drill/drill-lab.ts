@@ -83,7 +83,18 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
           }
         },
       });
-    let targetHost = await startSimSshHost({ profile, authorizedKeys: [clientKey.public] });
+    // A user's laptop has no management address: it is reached over the tailnet, and the path is
+    // gone once its owner is suspended (the playbook must collect first). A tagged server is
+    // reached out of band.
+    const overTailnet = !(device.tags ?? []).length;
+    const reachable = overTailnet
+      ? () => {
+          const live = sim.tailnet.listDevices(true).some((d) => d.nodeId === device.nodeId);
+          const owner = sim.tailnet.listUsers('all').find((u) => u.loginName === device.user);
+          return !(live && owner?.status === 'suspended');
+        }
+      : undefined;
+    let targetHost = await startSimSshHost({ profile, authorizedKeys: [clientKey.public], ...(reachable ? { reachable } : {}) });
     // The rebuilt machine has a new SSH host key. Like a responder preparing the rebuild image,
     // the lab pins it ahead of time; the host switches to it when the node is deleted, so
     // re-enrolment reaches a host that is provably not the compromised one.
@@ -116,7 +127,7 @@ export async function startDrillLab(options: DrillLabOptions): Promise<DrillLab>
         user: 'root',
         identityFile,
         knownHosts: knownHostsFile,
-        devices: { [device.hostname]: { address: targetHost.host, port: targetHost.port } },
+        devices: { [device.hostname]: { address: targetHost.host, port: targetHost.port, path: overTailnet ? 'tailnet' : 'out-of-band' } },
       },
       evidence: { signingKey: signingKeyFile, signerIdentity: drillSigner },
       approvals: { default: 'auto' },

@@ -160,7 +160,10 @@ function openClient(
       }
       resolve({ client, decision });
     });
-    client.once('error', (err: Error & { code?: string; level?: string }) => {
+    // `on`, not `once`: a dropped connection can emit several errors (reset, then "lost before
+    // handshake"), and an error event without a listener would crash the process. Only the first
+    // one settles the promise.
+    client.on('error', (err: Error & { code?: string; level?: string }) => {
       signal?.removeEventListener('abort', onAbort);
       if (decision && !decision.ok) {
         reject(new HostKeyRejectedError(label, decision.reason, `${decision.keyType} ${decision.fingerprint}`, decision.expected));

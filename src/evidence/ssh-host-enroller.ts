@@ -28,7 +28,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEn
         summary: [`over SSH to ${at}: tailscale up --auth-key=file:/dev/stdin --hostname=${magicDnsLabel(device)} (key on stdin, never in argv)`],
         warnings:
           route.path === 'tailnet'
-            ? [`${at} is the old node's Tailscale address: a rebuilt host is not on the tailnet until it enrols. Map ${magicDnsLabel(device)} under ssh.devices to its management address, or choose rebuild method manual or sidecar.`]
+            ? [`${at} is reached over the tailnet: a rebuilt host is not on the tailnet until it enrols. Map ${magicDnsLabel(device)} under ssh.devices to its management address, or choose rebuild method manual or sidecar.`]
             : [],
       };
     },

@@ -67,7 +67,7 @@ export function resolveSshRoute(device: Device, ssh: Config['ssh']): SshRoute {
     const jump = effectiveJump(ssh, { key, jump: entry.jump });
     return {
       target: { label: device.hostname, address: entry.address, port: entry.port, user: entry.user ?? ssh.user, ...(jump ? { jump } : {}) },
-      path: 'out-of-band',
+      path: entry.path ?? 'out-of-band',
       ...(jump ? { via: formatSshEndpoint(jump) } : {}),
     };
   }

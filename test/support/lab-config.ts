@@ -20,7 +20,8 @@ export function writeLabConfig(lab: DrillLab, device = 'web-2', options: { sshPo
       `  identityFile: ${lab.identityFile}`,
       `  knownHosts: ${lab.knownHostsFile}`,
       '  devices:',
-      `    ${device}: { address: 127.0.0.1, port: ${options.sshPort ?? lab.targetHost.port} }`,
+      // As the lab says: a user's laptop is reached over the tailnet (cut when its owner is suspended).
+      `    ${device}: { address: 127.0.0.1, port: ${options.sshPort ?? lab.targetHost.port}, path: ${lab.config.ssh.devices[lab.targetHostname]?.path ?? 'out-of-band'} }`,
       'evidence:',
       `  signingKey: ${lab.signingKeyFile}`,
       'approvals:',

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ParsedKey, ServerChannel } from 'ssh2';
 import { generateEd25519KeyPair } from '../../evidence/ed25519-keypair.js';
@@ -17,6 +17,11 @@ export interface SimSshHostOptions {
   /** Loopback only. */
   host?: string;
   port?: number;
+  /**
+   * False while the network path to the host is gone (in a drill: the tailnet path, once the
+   * device's owner is suspended): new connections are dropped before the SSH handshake.
+   */
+  reachable?: () => boolean;
 }
 
 export interface RunningSimSshHost {
@@ -83,11 +88,17 @@ export async function startSimSshHost(options: SimSshHostOptions): Promise<Runni
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
+  // TCP is accepted here and handed to the SSH server, so an unreachable host can drop the
+  // connection before a single SSH byte, as a cut network path would.
+  const tcp = createServer((socket) => {
+    if (options.reachable && !options.reachable()) socket.resetAndDestroy();
+    else server.injectSocket(socket);
   });
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (tcp.address() as AddressInfo).port;
   const b64 = hostBlob.toString('base64');
   const fingerprint = `SHA256:${createHash('sha256').update(hostBlob).digest('base64').replace(/=+$/, '')}`;
   return {
@@ -99,7 +110,7 @@ export async function startSimSshHost(options: SimSshHostOptions): Promise<Runni
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of connections) c.end();
-        server.close(() => resolve());
+        tcp.close(() => resolve());
       }),
   };
 }

@@ -40,6 +40,10 @@ describe('drill: user-owned laptop', () => {
     expect(failed, JSON.stringify(failed)).toEqual([]);
     expect(result.scorecard.items.map((i) => i.id)).toContain('identity-contained');
     expect(result.scorecard.items.find((i) => i.id === 'identity-contained')!.title).toBe('bob@example.com suspended');
+    // The laptop is reached over the tailnet, which suspending bob cuts (the lab's host then drops
+    // connections): evidence came from the collection planned before the suspension.
+    expect(Object.keys(result.outcome.outputs)).toContain('collect-early');
+    expect(Object.keys(result.outcome.outputs)).not.toContain('collect');
     // No rebuild for a user's device: they re-enrol it themselves after the investigation.
     expect(result.outcome.outputs['recreate']).toBeUndefined();
   });

@@ -17,7 +17,7 @@ describe('drill lab', () => {
     expect(lab.targetHostname).toBe('web-2');
     const api = new TailscaleClient({ baseUrl: lab.apiEnv.TAILSCALE_BASE_URL, tailnet: '-', credentials: { kind: 'api-key', apiKey: lab.apiEnv.TAILSCALE_API_KEY } });
     expect((await api.listDevices()).some((d) => d.hostname === 'web-2')).toBe(true);
-    expect(lab.config.ssh.devices['web-2']).toEqual({ address: '127.0.0.1', port: lab.targetHost.port });
+    expect(lab.config.ssh.devices['web-2']).toEqual({ address: '127.0.0.1', port: lab.targetHost.port, path: 'out-of-band' });
   });
 
   it('writes a 0600 responder key and a known_hosts file pinning the simulated host', () => {

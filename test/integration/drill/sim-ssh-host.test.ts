@@ -116,6 +116,28 @@ describe('simulated SSH host', () => {
     await expect(connect(clientKey.private, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).rejects.toThrow(/verification failed/i);
   });
 
+  it('drops connections while its network path is gone (reachable() false), and takes them again after', async () => {
+    let up = true;
+    const profile = compromisedLinuxHost({ device, peers: [], now: new Date('2026-11-21T08:30:00Z'), enroll: async () => ({ ok: true, message: '' }) });
+    const gated = await startSimSshHost({ profile, authorizedKeys: [clientKey.public], reachable: () => up });
+    const connectTo = () =>
+      new Promise<ssh2.Client>((resolve, reject) => {
+        const c = new Client();
+        c.once('ready', () => resolve(c));
+        c.once('error', reject);
+        c.connect({ host: gated.host, port: gated.port, username: 'root', privateKey: clientKey.private, readyTimeout: 5000, hostVerifier: () => true });
+      });
+    try {
+      (await connectTo()).end();
+      up = false;
+      await expect(connectTo()).rejects.toThrow();
+      up = true;
+      (await connectTo()).end();
+    } finally {
+      await gated.close();
+    }
+  });
+
   it('its known_hosts line matches the key OpenSSH would see', () => {
     expect(host.knownHostsLine).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${host.port} ssh-ed25519 AAAA`));
   });

@@ -20,7 +20,7 @@ import { findBinary } from '../../system/support/requirements.js';
 const oldDevice: Device = { id: '7', nodeId: 'nWEB2', addresses: ['100.64.0.7'], name: 'web-2.tail1.ts.net', hostname: 'web-2', user: 'tagged-devices', tags: ['tag:web'] };
 const newKey = ['tskey', 'auth', 'kNEW1CNTRL', '0123456789abcdef'].join('-');
 const oldKey = ['tskey', 'auth', 'kOLD9CNTRL', 'fedcba9876543210'].join('-');
-const ssh = { ...configSchema.parse({}).ssh, devices: { 'web-2': { address: '192.0.2.10', port: 22 } } };
+const ssh = { ...configSchema.parse({}).ssh, devices: { 'web-2': { address: '192.0.2.10', port: 22, path: 'out-of-band' as const } } };
 
 /** Recording stand-ins: `fake-compose` (compose words) and `fake` (the engine it implies). */
 const FAKE_COMPOSE = `#!/bin/sh

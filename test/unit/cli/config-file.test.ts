@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     const { config } = await loadConfig(f, noImplicit);
     expect(config.responders).toEqual(['group:ir', 'carol@example.com']);
     expect(config.ssh.connectTimeout).toBe(5000);
-    expect(config.ssh.devices['bob-laptop']).toEqual({ address: '192.0.2.10', port: 22 });
+    expect(config.ssh.devices['bob-laptop']).toEqual({ address: '192.0.2.10', port: 22, path: 'out-of-band' });
     expect(config.approvals.rules).toEqual([{ step: 'quarantine', decision: 'auto' }]);
   });
 

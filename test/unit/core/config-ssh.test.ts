@@ -19,7 +19,7 @@ describe('config: SSH jump hosts', () => {
       },
     });
     expect(r.success).toBe(true);
-    expect(r.data?.ssh.devices['web-2']).toEqual({ address: '10.20.0.2', port: 22, jump: 'ops@dmz-jump:22' });
+    expect(r.data?.ssh.devices['web-2']).toEqual({ address: '10.20.0.2', port: 22, jump: 'ops@dmz-jump:22', path: 'out-of-band' });
     expect(r.data?.ssh.devices['db-1']?.jump).toBe('none');
     expect(r.data?.ssh.devices['web-3']).not.toHaveProperty('jump');
   });

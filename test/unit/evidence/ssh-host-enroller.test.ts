@@ -60,7 +60,7 @@ describe('SSH host enroller plan', () => {
     const { connector } = fakeConnector(() => ({ stdout: '' }));
     const viaTailnet = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, ssh), compromisedHostKeys: async () => ({}) });
     expect((await viaTailnet.describe(oldDevice)).warnings.join(' ')).toMatch(/not on the tailnet until it enrols/);
-    const oob = { ...ssh, devices: { 'web-2': { address: '192.0.2.10', port: 22 } } };
+    const oob = { ...ssh, devices: { 'web-2': { address: '192.0.2.10', port: 22, path: 'out-of-band' as const } } };
     const outOfBand = createSshHostEnroller({ connector, routeFor: (d) => resolveSshRoute(d, oob), compromisedHostKeys: async () => ({}) });
     const described = await outOfBand.describe(oldDevice);
     expect(described.warnings).toEqual([]);

@@ -14,6 +14,12 @@ describe('resolveSshRoute', () => {
     expect(resolveSshRoute(device({ nodeId: 'nWEB7CNTRL' }), ssh)).toMatchObject({ target: { address: '192.0.2.77', port: 2222 } });
   });
 
+  it('an entry that says path: tailnet is reached over the tailnet (so the playbook collects before suspending the owner)', () => {
+    const viaTailnet = configSchema.parse({ ssh: { devices: { 'bob-laptop': { address: 'bob-laptop.tail1.ts.net', path: 'tailnet' } } } }).ssh;
+    expect(resolveSshRoute(device({ name: 'bob-laptop.tail1.ts.net' }), viaTailnet)).toMatchObject({ target: { address: 'bob-laptop.tail1.ts.net' }, path: 'tailnet' });
+    expect(() => configSchema.parse({ ssh: { devices: { x: { address: 'a', path: 'lan' } } } })).toThrow();
+  });
+
   it("never follows the node's self-reported hostname to another machine's address", () => {
     // web-7 is compromised and renamed itself "web-2": it must not be routed to web-2's management address.
     const r = resolveSshRoute(device({ nodeId: 'nWEB7', name: 'web-7.tail1.ts.net', hostname: 'web-2' }), ssh);

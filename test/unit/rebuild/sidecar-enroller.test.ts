@@ -11,7 +11,7 @@ import { fakeConnector, type Script } from '../evidence/support/fake-remote.js';
 const oldDevice: Device = { id: '7', nodeId: 'nWEB2', addresses: ['100.64.0.7'], name: 'web-2.tail1.ts.net', hostname: 'evil-claims-web-9', user: 'tagged-devices', tags: ['tag:web'] };
 const fakeKey = ['tskey', 'auth', 'kTEST', 'NOTAREALSECRET'].join('-');
 const baseSsh = configSchema.parse({}).ssh;
-const oob: typeof baseSsh = { ...baseSsh, devices: { 'web-2': { address: '192.0.2.10', port: 2222, user: 'deploy' } } };
+const oob: typeof baseSsh = { ...baseSsh, devices: { 'web-2': { address: '192.0.2.10', port: 2222, user: 'deploy', path: 'out-of-band' } } };
 const settings = (s: Record<string, unknown> = {}) => sidecarSettingsSchema.parse({ directory: "/srv/web 2/it's", ...s });
 const request = { runId: 'r', oldDevice, authKey: fakeKey, tags: ['tag:web'], expires: '2026-01-01T01:00:00Z', method: 'sidecar' as const };
 const ok: Script = () => ({ stdout: 'tailnet-ir: ok\n' });
