@@ -14,9 +14,14 @@ export interface ResponseFlags {
 export function addResponseOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'configuration (default: ./tailnet-ir.yaml, then $XDG_CONFIG_HOME/tailnet-ir/config.yaml)')
-    .option('--playbook <id>', 'playbook id or file', 'node-compromise')
-    .option('--playbook-dir <dir>', 'extra directory of playbooks (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'machine-readable output');
+}
+
+/** Which playbook to start (respond and plan; a resumed run keeps the copy it started with). */
+export function addPlaybookOptions(cmd: Command): Command {
+  return cmd
+    .option('--playbook <id>', 'playbook id or file', 'node-compromise')
+    .option('--playbook-dir <dir>', 'extra directory of playbooks (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
 }
 
 /** How the rebuilt device is enrolled (respond and plan; a resumed run keeps its inputs). */

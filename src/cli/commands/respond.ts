@@ -1,11 +1,11 @@
 import type { CommandSpec } from '../command-spec.js';
-import { addRebuildOptions, addResponseOptions, type ResponseFlags } from './_response-options.js';
+import { addPlaybookOptions, addRebuildOptions, addResponseOptions, type ResponseFlags } from './_response-options.js';
 
 const spec: CommandSpec = {
   name: 'respond',
   summary: 'Respond to a compromised node: quarantine, prove, contain, collect evidence, rebuild',
   configure(cmd) {
-    addRebuildOptions(addResponseOptions(cmd))
+    addRebuildOptions(addPlaybookOptions(addResponseOptions(cmd)))
       .argument('<device>', 'the node: hostname, MagicDNS name, Tailscale IP or node id')
       .option('--approve <steps>', 'approve all, none, or a comma-separated list of step ids; others follow the approval policy or pause')
       .addHelpText(
