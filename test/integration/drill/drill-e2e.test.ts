@@ -60,7 +60,7 @@ describe('drill: user-owned laptop', () => {
 });
 
 describe('drill: simulated clock', () => {
-  it('skips the waiting of a retry backoff: a failed key mint is retried "20 s later" within real seconds', async () => {
+  it('skips the waiting of a retry backoff: a failed key mint is retried "20 s later" on the simulated clock', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tnir-drill-'));
     const scenario = join(dir, 'scenario.yaml');
     const text = readFileSync(join(repoRoot, 'scenarios', 'default.yaml'), 'utf8');
