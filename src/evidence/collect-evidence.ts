@@ -250,7 +250,15 @@ export async function collectEvidence(options: CollectEvidenceOptions): Promise<
 
     emit({ type: 'sealing' });
     const attachments: AttachmentRecord[] = [];
-    for (const a of (await options.attachments?.()) ?? []) {
+    let extra: ReadonlyArray<{ path: string; data: Buffer | string }> = [];
+    try {
+      extra = (await options.attachments?.()) ?? [];
+    } catch (err) {
+      // The run's own record (journal, policy, triage) could not be read: seal what was collected
+      // from the host anyway and say so in the manifest, rather than discard the evidence.
+      skipped.push({ host: 'local', collector: 'attachments', name: 'run record', reason: `could not be read: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    for (const a of extra) {
       // The manifest and the artifacts/ tree belong to the collector; attachments go beside them.
       if (a.path === MANIFEST_PATH || a.path.startsWith('artifacts/'))
         throw new Error(`attachment path ${JSON.stringify(a.path)} is reserved for the collector`);

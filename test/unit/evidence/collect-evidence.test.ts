@@ -168,6 +168,25 @@ describe('collectEvidence (fake connector)', () => {
     expect((await verifyArchive(archivePath, { requireSignature: false })).ok).toBe(true);
   });
 
+  it("keeps the collected evidence when the run's own record cannot be read, and says so in the manifest", async () => {
+    const fake = fakeConnector(happy);
+    const archivePath = join(dir, 'att-missing.tar.gz');
+    const { manifest } = await collectEvidence({
+      connector: fake.connector,
+      collectors: [collector],
+      hosts: [target],
+      archivePath,
+      run,
+      attachments: async () => {
+        throw new Error("ENOENT: no such file or directory, open 'journal.jsonl'");
+      },
+    });
+    expect(manifest.artifacts.length).toBeGreaterThan(0);
+    expect(manifest.attachments).toEqual([]);
+    expect(manifest.skipped).toContainEqual({ host: 'local', collector: 'attachments', name: 'run record', reason: "could not be read: ENOENT: no such file or directory, open 'journal.jsonl'" });
+    expect((await verifyArchive(archivePath, { requireSignature: false })).ok).toBe(true);
+  });
+
   it('lists foreach items once per host, so all artifacts of a collector see the same set', async () => {
     const two = parseCollector(
       "id: two\ndescription: d\nartifacts:\n  - name: 'a/{i}'\n    argv: [show, '{i}']\n    foreach: { as: i, argv: [list], match: '^[a-z]+$' }\n  - name: 'b/{i}'\n    argv: [show, '{i}']\n    foreach: { as: i, argv: [list], match: '^[a-z]+$' }\n",
