@@ -5,6 +5,7 @@ import { createProgressPrinter } from '../engine/progress-printer.js';
 import { drillMessage, runDrill } from '../drill/run-drill.js';
 import { renderScorecard } from '../drill/scorecard.js';
 import { drillSigner } from '../drill/drill-lab.js';
+import { DRILL_NAMESPACE } from '../evidence/sshsig.js';
 import { emit } from './output.js';
 
 export async function runDrillCommand(
@@ -34,7 +35,7 @@ export async function runDrillCommand(
         ? [
             `evidence:    ${terminalSafeLine(result.archive)}`,
             `  verify:    tailnet-ir verify --drill --allowed-signers ${terminalSafeLine(result.allowedSigners)} --identity ${drillSigner} ${terminalSafeLine(result.archive)}`,
-            `  or:        ssh-keygen -Y verify -f ${terminalSafeLine(result.allowedSigners)} -I ${drillSigner} -n tailnet-ir-drill -s ${terminalSafeLine(result.archive)}.sig < ${terminalSafeLine(result.archive)}`,
+            `  or:        ssh-keygen -Y verify -f ${terminalSafeLine(result.allowedSigners)} -I ${drillSigner} -n ${DRILL_NAMESPACE} -s ${terminalSafeLine(result.archive)}.sig < ${terminalSafeLine(result.archive)}`,
           ]
         : []),
     ].join('\n'),

@@ -4,7 +4,7 @@
  * regions and reports conflicts instead of guessing). `--dry-run` prints the plan only.
  */
 import { createSystemClock } from '../core/clock.js';
-import { ConflictError, ExitCode } from '../core/errors.js';
+import { ConflictError } from '../core/errors.js';
 import { planDigest } from '../engine/step-executor.js';
 import { terminalSafeLine } from '../core/terminal-text.js';
 import { releaseQuarantine } from '../engine/activities/policy.js';
@@ -59,12 +59,16 @@ export async function releaseCommand(runId: string, opts: { config?: string; dry
     const digest = planDigest(plan);
     await handle.journal.append('plan', STEP, { digest, plan });
     await handle.journal.append('intent', STEP, { planDigest: digest, mutations: plan.mutations });
-    const output = await releaseQuarantine.apply(plan, ctx);
+    let output;
+    try {
+      output = await releaseQuarantine.apply(plan, ctx);
+    } catch (err) {
+      // As the engine does: a failed change is journaled, so `runs show` and the report say why.
+      await handle.journal.append('step-failed', STEP, { planDigest: digest, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
     await handle.journal.append('done', STEP, { planDigest: digest, output });
     emit(opts.json, { ...data, output }, () => [...plan.summary.map(terminalSafeLine), '', `Released: the quarantine of run ${runId} is lifted (journaled as ${STEP}).`].join('\n'));
-  } catch (err) {
-    if (err instanceof ConflictError) process.exitCode = ExitCode.conflict;
-    throw err;
   } finally {
     await handle.close();
   }

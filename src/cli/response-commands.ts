@@ -3,6 +3,8 @@
  * tailnet named by the environment, with the configuration in tailnet-ir.yaml.
  */
 import { createSystemClock } from '../core/clock.js';
+import { ExitCode } from '../core/errors.js';
+import type { RebuildMethod } from '../core/rebuild-config.js';
 import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
 import { createFlagApprover, createPolicyApprover, firstDecisive } from '../engine/approvers.js';
 import { findPlaybook } from '../engine/playbook-catalog.js';
@@ -25,7 +27,7 @@ export interface ResponseCliOptions {
   approve?: string;
   json?: boolean;
   rebuildTags?: string[];
-  rebuildMethod?: 'ssh' | 'sidecar' | 'manual';
+  rebuildMethod?: RebuildMethod;
 }
 
 async function setUp(opts: ResponseCliOptions) {
@@ -98,7 +100,7 @@ export async function planCommand(device: string, opts: ResponseCliOptions): Pro
   const playbook = await findPlaybook(opts.playbook ?? 'node-compromise', deps.registry, opts.playbookDir ?? []);
   const steps = await planRun({ registry: deps.registry, ports: deps.ports }, { playbook, inputs: responseInputs(config, device, rebuildOverrides(opts)) });
   emit(opts.json, { device, playbook: playbook.playbook.id, steps }, () => renderPlan(steps));
-  if (steps.some((s) => s.status === 'error')) process.exitCode = 4;
+  if (steps.some((s) => s.status === 'error')) process.exitCode = ExitCode.conflict;
 }
 
 function rebuildOverrides(opts: ResponseCliOptions): { rebuildTags?: string[]; rebuildMethod?: string } {

@@ -6,7 +6,8 @@
 
 export const REDACTED = '[REDACTED]';
 
-const tailscaleKey = /tskey-[A-Za-z0-9_-]+/g;
+/** Anything shaped like a Tailscale key (auth, API, OAuth client secret). */
+export const TAILSCALE_KEY = /tskey-[A-Za-z0-9_-]+/g;
 const pemPrivateKey = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 // Credentials after an auth scheme: long and containing a digit, so prose ("Basic networking")
 // is left alone while real tokens and base64 user:password pairs are masked.
@@ -23,7 +24,7 @@ export function isSecretFieldName(name: string): boolean {
 export function redactString(text: string): string {
   return text
     .replace(pemPrivateKey, `${REDACTED} private key`)
-    .replace(tailscaleKey, `tskey-${REDACTED}`)
+    .replace(TAILSCALE_KEY, `tskey-${REDACTED}`)
     .replace(authorizationHeader, `$1 ${REDACTED}`)
     .replace(bearer, `$1 ${REDACTED}`);
 }

@@ -3,13 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { ExitCode } from '../core/errors.js';
 import { terminalSafe, terminalSafeLine } from '../core/terminal-text.js';
 import { createSystemClock } from '../core/clock.js';
-import type { JournalEntry } from '../core/journal-entry.js';
+import { verifyJournalText, type JournalEntry } from '../core/journal-entry.js';
 import type { Plan } from '../core/plan.js';
 import type { CommandReport } from './command-report.js';
 import { RunStore } from './run-store.js';
 import { resolveStateHome } from './state-dir.js';
 import { verifyJournalFile } from './journal.js';
 import { summarizeSteps } from './run-summary.js';
+import { evidenceLocation } from './evidence-location.js';
 
 function store(): RunStore {
   return new RunStore(resolveStateHome(), createSystemClock());
@@ -35,23 +36,20 @@ export async function runsShowCommand(id: string): Promise<CommandReport> {
   const s = store();
   const record = await s.readRecord(id);
   const journalPath = s.journalPath(id);
-  let entries: JournalEntry[];
-  try {
-    entries = (await readFile(journalPath, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as JournalEntry];
-        } catch {
-          return [];
-        }
-      });
-  } catch {
-    entries = [];
-  }
+  // Read once: the same text is summarised and its hash chain checked.
+  const text = await readFile(journalPath, 'utf8').catch(() => '');
+  const entries: JournalEntry[] = text
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as JournalEntry];
+      } catch {
+        return [];
+      }
+    });
   const steps = summarizeSteps(entries);
-  const chain = entries.length ? await verifyJournalFile(journalPath) : { ok: true, entries: 0 };
+  const chain = entries.length ? { ...verifyJournalText(text), bytes: Buffer.byteLength(text) } : { ok: true, entries: 0 };
   // What an approver is asked to approve: the latest plan of every step waiting at its gate.
   const pending = steps
     .filter((st) => st.state === 'awaiting-approval')
@@ -60,12 +58,8 @@ export async function runsShowCommand(id: string): Promise<CommandReport> {
       const request = entries.findLast((e) => e.step === st.step && e.type === 'approval-requested');
       return { step: st.step, prompt: (request?.data as { prompt?: string } | undefined)?.prompt ?? null, plan: (planEntry?.data as { plan?: Plan } | undefined)?.plan ?? null };
     });
-  // Where the sealed evidence is (the last step that produced a signed archive).
-  const sealed = entries
-    .filter((e) => e.type === 'done')
-    .map((e) => (e.data as { output?: { archivePath?: unknown; signaturePath?: unknown } } | undefined)?.output)
-    .findLast((o) => typeof o?.archivePath === 'string' && typeof o.signaturePath === 'string');
-  const evidence = sealed ? { archivePath: sealed.archivePath as string, signaturePath: sealed.signaturePath as string } : null;
+  const where = evidenceLocation(entries);
+  const evidence = where.archive ? { archivePath: where.archive, signaturePath: where.signature ?? null } : null;
   return { data: { run: record, steps, pending, evidence, journal: { path: journalPath, ...chain } }, human: () => {
     const out = [
       `run ${record.id}: ${record.status}${record.currentStep ? ` at ${record.currentStep}` : ''}`,
@@ -80,7 +74,7 @@ export async function runsShowCommand(id: string): Promise<CommandReport> {
       for (const w of p.plan?.warnings ?? []) out.push(`  warning: ${terminalSafeLine(w)}`);
       for (const m of p.plan?.mutations ?? []) out.push(`  will ${terminalSafeLine(m.kind)} ${terminalSafeLine(m.target)}`);
     }
-    if (evidence) out.push('', `evidence: ${terminalSafeLine(evidence.archivePath)}`, `  signature: ${terminalSafeLine(evidence.signaturePath)}`);
+    if (evidence) out.push('', `evidence: ${terminalSafeLine(evidence.archivePath)}`, `  signature: ${evidence.signaturePath ? terminalSafeLine(evidence.signaturePath) : '(not sealed yet)'}`);
     out.push('', `journal: ${chain.entries} entries, chain ${chain.ok ? 'intact' : 'BROKEN (run `tailnet-ir journal verify`)'}`);
     return out.join('\n');
   } };

@@ -93,7 +93,6 @@ export class BlockCompressor extends Writable {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private inFlight: Promise<Buffer[]>[] = [];
-  compressedBytes = 0;
 
   constructor(
     private readonly out: Writable,
@@ -160,10 +159,7 @@ export class BlockCompressor extends Writable {
     const parts = await next;
     let ok = true;
     this.out.cork();
-    for (const p of parts) {
-      this.compressedBytes += p.length;
-      ok = this.out.write(p);
-    }
+    for (const p of parts) ok = this.out.write(p);
     this.out.uncork();
     if (!ok) await new Promise<void>((resolve) => this.out.once('drain', resolve));
   }

@@ -10,7 +10,9 @@ import { emit } from '../cli/output.js';
 import { CredentialsError, ExitCode, InputFileError, UsageError } from '../core/errors.js';
 import { terminalSafeLine } from '../core/terminal-text.js';
 import { bundledCollectorsDir, loadCollectors } from './collector-schema.js';
-import { collectEvidence, type CollectProgress } from './collect-evidence.js';
+import { collectEvidence, journalTime, type CollectProgress } from './collect-evidence.js';
+import { planCollection } from './collection-plan.js';
+import { commandLineFromArgv } from './shell-quote.js';
 import { parseKnownHosts, type HostKeyPin } from './host-keys.js';
 import { formatSshEndpoint, type HostTarget } from './remote-command.js';
 import { createSshConnector, loadKeyAuth, type SshAuth } from './ssh-connector.js';
@@ -234,15 +236,13 @@ async function printPlan(opts: CollectCliOptions): Promise<void> {
   if (unknown.length) throw new UsageError(`Unknown collector(s): ${unknown.join(', ')}.`, { hint: `Available: ${[...all.keys()].join(', ')}` });
   const until = parseTime(opts.until, '--until', new Date());
   const since = parseTime(opts.since, '--since', new Date(until.getTime() - 24 * 3600_000));
-  const { planCollection } = await import('./collection-plan.js');
-  const { commandLineFromArgv } = await import('./shell-quote.js');
   const plan = planCollection(
     wanted.map((w) => all.get(w)).filter((c) => c !== undefined),
     {
       variables,
       includeSensitive: Boolean(opts.includeSensitive),
-      since: `${DateTime.fromJSDate(since).toUTC().toFormat('yyyy-MM-dd HH:mm:ss')} UTC`,
-      until: `${DateTime.fromJSDate(until).toUTC().toFormat('yyyy-MM-dd HH:mm:ss')} UTC`,
+      since: journalTime(since),
+      until: journalTime(until),
       host: hosts[0]?.address ?? '',
     },
   );

@@ -111,7 +111,8 @@ class CollectingSink extends Writable {
 }
 
 const iso = (d: Date) => DateTime.fromJSDate(d).toUTC().toISO() ?? d.toISOString();
-const journalTime = (d: Date) => `${DateTime.fromJSDate(d).toUTC().toFormat('yyyy-MM-dd HH:mm:ss')} UTC`;
+/** The `since`/`until` format journalctl and the collectors take. */
+export const journalTime = (d: Date) => `${DateTime.fromJSDate(d).toUTC().toFormat('yyyy-MM-dd HH:mm:ss')} UTC`;
 
 /** One host's connection, with a single reconnect after a drop. */
 class HostSession {

@@ -5,10 +5,9 @@
  * the finished archive (detached SSHSIG) and checks the signature it wrote; `verify` checks the
  * signature and every manifest hash.
  */
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../engine/atomic-file.js';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { Config } from '../core/config.js';
 import { ConflictError, TailnetIrError } from '../core/errors.js';
 import type { CollectionResult, CollectionRoute, EvidenceCollector, ProgressSink } from '../engine/ports.js';
@@ -17,7 +16,7 @@ import { collectEvidence, type CollectProgress } from './collect-evidence.js';
 import type { CollectorDefinition } from './collector-schema.js';
 import { formatSshEndpoint, type RemoteConnector } from './remote-command.js';
 import { parseJump, resolveSshRoute } from './ssh-setup.js';
-import { signArchive, type Ed25519Signer } from './sshsig.js';
+import { hashFile, signArchive, type Ed25519Signer } from './sshsig.js';
 import { verifyArchive } from './verify-archive.js';
 
 export interface EvidenceCollectorOptions {
@@ -113,7 +112,7 @@ export function createEvidenceCollector(options: EvidenceCollectorOptions): Evid
 
     async seal({ archivePath }) {
       const signaturePath = await signArchive(archivePath, await options.signer(), options.namespace);
-      return { archivePath, signaturePath, sha256: await sha256File(archivePath) };
+      return { archivePath, signaturePath, sha256: (await hashFile(archivePath, 'sha256')).toString('hex') };
     },
 
     async verify({ archivePath, signaturePath }) {
@@ -132,8 +131,7 @@ async function recordHostKey(runDir: string, nodeId: string, fingerprint: string
   const file = join(runDir, HOST_KEYS_FILE);
   const known = await readCollectedHostKeys(runDir);
   known[nodeId] = fingerprint;
-  await writeFile(`${file}.tmp`, `${JSON.stringify(known, null, 2)}\n`, { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, `${JSON.stringify(known, null, 2)}\n`);
 }
 
 export async function readCollectedHostKeys(runDir: string): Promise<Record<string, string>> {
@@ -161,12 +159,3 @@ function progressAdapter(runId: string, sink: ProgressSink): (e: CollectProgress
   };
 }
 
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('end', () => resolve(h.digest('hex')))
-      .on('error', reject);
-  });
-}

@@ -5,10 +5,9 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
+import { REDACTED, TAILSCALE_KEY } from '../core/redact-secrets.js';
 
 const SECRET_KEY = /(AUTH_?KEY|AUTHKEY|SECRET|TOKEN|PASSWORD|PASSWD|PASS\b|API_?KEY|PRIVATE|CREDENTIAL|CLIENT_SECRET)/i;
-const TAILSCALE_KEY = /tskey-[A-Za-z0-9_-]+/g;
-export const REDACTED = '[REDACTED]';
 
 export function redactLine(line: string): string {
   let out = line.replace(TAILSCALE_KEY, `tskey-${REDACTED}`);

@@ -9,7 +9,7 @@ import { EnrolmentFailedError, EnrolmentRefusedError } from '../rebuild/enrolmen
 import type { MethodEnroller } from '../rebuild/rebuild-enroller.js';
 import type { Device } from '../tailnet/types.js';
 import type { RemoteConnector } from './remote-command.js';
-import type { SshRoute } from './ssh-setup.js';
+import { describeRoute, type SshRoute } from './ssh-setup.js';
 
 export interface SshHostEnrollerOptions {
   connector: RemoteConnector;
@@ -23,7 +23,7 @@ export function createSshHostEnroller(options: SshHostEnrollerOptions): MethodEn
   return {
     async describe(device) {
       const route = options.routeFor(device);
-      const at = `${route.target.user}@${route.target.address}:${route.target.port}${route.via ? ` via ${route.via}` : ''}`;
+      const at = describeRoute(route);
       return {
         summary: [`over SSH to ${at}: tailscale up --auth-key=file:/dev/stdin --hostname=${magicDnsLabel(device)} (key on stdin, never in argv)`],
         warnings:

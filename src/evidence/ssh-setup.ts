@@ -87,6 +87,11 @@ function effectiveJump(ssh: Config['ssh'], device?: { key: string; jump: string 
   return ssh.jump === undefined || ssh.jump === NO_JUMP ? undefined : parseJump(ssh.jump, ssh.user, 'ssh.jump');
 }
 
+/** `user@host:port[ via user@jump:port]`: how plans and messages name a route. */
+export function describeRoute(route: SshRoute): string {
+  return `${formatSshEndpoint(route.target)}${route.via ? ` via ${route.via}` : ''}`;
+}
+
 /** `jump: none` (per device or global): connect directly. */
 export const NO_JUMP = 'none';
 

@@ -5,6 +5,7 @@
  */
 import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { sha256Fingerprint } from './host-keys.js';
 
 /** Evidence from a real incident. */
@@ -163,7 +164,6 @@ export { sshString, ed25519PublicKeyObject };
 
 /** Sign an archive and write the detached signature next to it (`<archive>.sig`). */
 export async function signArchive(archivePath: string, signer: Ed25519Signer, namespace: string = EVIDENCE_NAMESPACE): Promise<string> {
-  const { writeFile } = await import('node:fs/promises');
   const sigPath = `${archivePath}.sig`;
   await writeFile(sigPath, await signFile(archivePath, signer, namespace), { mode: 0o644 });
   return sigPath;

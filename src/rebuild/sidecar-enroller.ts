@@ -27,7 +27,7 @@ import { REDACTED, redactString } from '../core/redact-secrets.js';
 import type { SidecarSettings } from '../core/rebuild-config.js';
 import { terminalSafeLine } from '../core/terminal-text.js';
 import type { CommandResult, RemoteConnector, RemoteHost } from '../evidence/remote-command.js';
-import type { SshRoute } from '../evidence/ssh-setup.js';
+import { describeRoute, type SshRoute } from '../evidence/ssh-setup.js';
 import type { Device } from '../tailnet/types.js';
 import { ExitCode, TailnetIrError } from '../core/errors.js';
 import { EnrolmentFailedError, EnrolmentRefusedError } from './enrolment-failed-error.js';
@@ -242,12 +242,11 @@ export function createSidecarEnroller(options: SidecarEnrollerOptions): MethodEn
   const stateText = state.kind === 'volume' ? `remove the state volume ${state.name} (${engine} volume rm)` : `empty the state directory ${state.name} (kept, contents removed)`;
   const settle = Math.max(0, Math.min(60, Math.floor(options.settleSeconds ?? 3)));
   const timeouts = { envMs: 60_000, resetMs: 300_000, upMs: 600_000, ...options.timeouts };
-  const where = (route: SshRoute) => `${route.target.user}@${route.target.address}:${route.target.port}${route.via ? ` via ${route.via}` : ''}`;
 
   return {
     async describe(device) {
       const route = options.routeFor(device);
-      const at = where(route);
+      const at = describeRoute(route);
       const name = magicDnsLabel(device);
       return {
         summary: [
@@ -266,7 +265,7 @@ export function createSidecarEnroller(options: SidecarEnrollerOptions): MethodEn
 
     async enrol({ oldDevice, authKey }) {
       const route = options.routeFor(oldDevice);
-      const at = where(route);
+      const at = describeRoute(route);
       if (!PLAIN_KEY.test(authKey))
         throw new EnrolmentRefusedError('the minted key is not a plain token that can be written unquoted into .env; nothing was changed on the container host', {
           hint: 'Enrol the sidecar by hand (rebuild method manual). The minted key was revoked.',

@@ -19,6 +19,7 @@ import { MANIFEST_PATH, manifestSchema, type EvidenceManifest } from '../evidenc
 import { decodeSignature } from '../evidence/sshsig.js';
 import { keyTypeOfBlob, sha256Fingerprint } from '../evidence/host-keys.js';
 import type { RunReportSources, SignatureInfo } from './build-run-report.js';
+import { evidenceLocation } from '../engine/evidence-location.js';
 
 const POLICY_TEXTS = ['policy/before.hujson', 'policy/quarantine-after.hujson', 'policy/release-after.hujson'] as const;
 /** A manifest is small; anything bigger is not one we wrote. */
@@ -86,19 +87,6 @@ export function signatureInfo(armored: string): SignatureInfo {
   return { namespace: sig.namespace, signerFingerprint: sha256Fingerprint(sig.publicKey), keyType: keyTypeOfBlob(sig.publicKey) };
 }
 
-/** Where the journal says the sealed archive (and its signature) are. */
-function archiveOf(entries: readonly JournalEntry[]): { archive?: string; signature?: string } {
-  let archive: string | undefined;
-  let signature: string | undefined;
-  for (const e of entries) {
-    if (e.type !== 'done') continue;
-    const out = (e.data as { output?: { archivePath?: unknown; signaturePath?: unknown } } | null)?.output;
-    if (typeof out?.archivePath === 'string') archive = out.archivePath;
-    if (typeof out?.signaturePath === 'string') signature = out.signaturePath;
-  }
-  return { ...(archive ? { archive } : {}), ...(signature ? { signature } : {}) };
-}
-
 /** The run store's NotFound, with the most recent run ids to pick from. */
 async function unknownRun(store: RunStore, id: string, cause: unknown): Promise<NotFoundError> {
   const recent = (await store.listIds()).slice(-5).reverse();
@@ -146,7 +134,7 @@ export async function loadRunReportSourcesFromDir(dir: string, runId: string, ge
     if (text !== undefined) policyTexts[name] = text;
   }
 
-  const { archive, signature } = archiveOf(entries);
+  const { archive, signature } = evidenceLocation(entries);
   let manifest: EvidenceManifest | null = null;
   let manifestError: string | null = null;
   let sig: SignatureInfo | null = null;

@@ -2,7 +2,7 @@
  * File input for the `policy` commands: the policy text, and the API bodies of
  * `GET …/devices` and `GET …/users` as saved by curl. The only I/O of the policy engine.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { InputFileError } from '../core/errors.js';
 import type { Device, PolicyTest, User } from './types.js';
 import type { Inventory } from './policy/index.js';
@@ -68,9 +68,5 @@ export async function readExtraTests(path: string): Promise<PolicyTest[]> {
   return body as PolicyTest[];
 }
 
-/** Write atomically (temp file + rename) so an interrupted run never leaves half a policy. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { encoding: 'utf8', mode: 0o600 });
-  await rename(tmp, path);
-}
+/** Written atomically (and fsync'd) so an interrupted run never leaves half a policy. */
+export { writeFileAtomic } from '../engine/atomic-file.js';

@@ -2,6 +2,8 @@
  * Bounded retry with "full jitter" exponential backoff. The caller decides what is retryable;
  * both the attempt count and the total time are capped so a dead API cannot stall a run forever.
  */
+import { createSystemClock } from '../core/clock.js';
+
 export interface RetryPolicy {
   /** Total attempts including the first. */
   maxAttempts: number;
@@ -20,19 +22,7 @@ export interface RetryEnvironment {
 }
 
 export const realRetryEnvironment: RetryEnvironment = {
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep: createSystemClock().sleep,
   random: Math.random,
   now: Date.now,
 };

@@ -1,14 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
-export interface ResponseFlags {
-  config?: string;
-  playbook?: string;
-  playbookDir?: string[];
-  approve?: string;
-  json?: boolean;
-  rebuildTags?: string[];
-  rebuildMethod?: 'ssh' | 'sidecar' | 'manual';
-}
+/** The parsed flags (a type-only import: the command module is still loaded lazily). */
+export type { ResponseCliOptions as ResponseFlags } from '../response-commands.js';
 
 /** Options shared by respond, plan and resume. (A `_` file is a helper, not a command.) */
 export function addResponseOptions(cmd: Command): Command {

@@ -11,11 +11,8 @@ const spec: CommandSpec = {
       .argument('<run>', 'run id')
       .option('--json', 'machine-readable output')
       .action(async (id: string, opts: { json?: boolean }) => {
-        const { journalVerifyCommand } = await import('../../engine/run-commands.js');
-        const { emit } = await import('../output.js');
-        const r = await journalVerifyCommand(id);
-        emit(opts.json, r.data, r.human);
-        if (r.exitCode) process.exitCode = r.exitCode;
+        const [{ journalVerifyCommand }, { printReport }] = await Promise.all([import('../../engine/run-commands.js'), import('../output.js')]);
+        await printReport(journalVerifyCommand(id), opts.json);
       });
   },
 };

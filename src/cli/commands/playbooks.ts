@@ -10,7 +10,6 @@ interface DirOpts {
 const collect = (value: string, prior: string[] = []) => [...prior, value];
 const impl = () => import('../../engine/playbook-commands.js');
 
-const print = printReport;
 
 const spec: CommandSpec = {
   name: 'playbooks',
@@ -26,31 +25,31 @@ const spec: CommandSpec = {
       .description('List the playbooks found (invalid ones are shown with their first problem)')
       .option('--dir <dir>', 'also read playbooks from this directory (repeatable)', collect)
       .option('--json', 'machine-readable output')
-      .action(async (opts: DirOpts) => print((await impl()).listCommand(opts), opts.json));
+      .action(async (opts: DirOpts) => printReport((await impl()).listCommand(opts), opts.json));
     cmd
       .command('show')
       .description('Show a playbook: inputs and steps with their actions, guards and gates')
       .argument('<playbook>', 'playbook id or path to a YAML file')
       .option('--dir <dir>', 'also read playbooks from this directory (repeatable)', collect)
       .option('--json', 'machine-readable output (the validated playbook)')
-      .action(async (id: string, opts: DirOpts) => print((await impl()).showCommand(id, opts), opts.json));
+      .action(async (id: string, opts: DirOpts) => printReport((await impl()).showCommand(id, opts), opts.json));
     cmd
       .command('validate')
       .description('Validate playbooks (ids or files); every problem with file, line and field. Exit 2 if any is invalid')
       .argument('[playbooks...]', 'playbook ids or YAML files (default: every playbook found)')
       .option('--dir <dir>', 'also read playbooks from this directory (repeatable)', collect)
       .option('--json', 'machine-readable output')
-      .action(async (ids: string[], opts: DirOpts) => print((await impl()).validateCommand(ids, opts), opts.json));
+      .action(async (ids: string[], opts: DirOpts) => printReport((await impl()).validateCommand(ids, opts), opts.json));
     cmd
       .command('schema')
       .description('Print the playbook JSON Schema (the package ships it as playbooks/schema.json)')
-      .action(async () => print((await impl()).schemaCommand()));
+      .action(async () => printReport((await impl()).schemaCommand()));
     cmd
       .command('graph')
       .description('Print a playbook as a Mermaid stateDiagram-v2')
       .argument('<playbook>', 'playbook id or path to a YAML file')
       .option('--dir <dir>', 'also read playbooks from this directory (repeatable)', collect)
-      .action(async (id: string, opts: DirOpts) => print((await impl()).graphCommand(id, opts)));
+      .action(async (id: string, opts: DirOpts) => printReport((await impl()).graphCommand(id, opts)));
   },
 };
 export default spec;

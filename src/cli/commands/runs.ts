@@ -4,7 +4,6 @@ import { printReport } from '../output.js';
 
 const impl = () => import('../../engine/run-commands.js');
 
-const print = printReport;
 
 const spec: CommandSpec = {
   name: 'runs',
@@ -15,13 +14,13 @@ const spec: CommandSpec = {
       .command('list', { isDefault: true })
       .description('List runs (default)')
       .option('--json', 'machine-readable output')
-      .action(async (opts: { json?: boolean }) => print((await impl()).runsListCommand(), opts.json));
+      .action(async (opts: { json?: boolean }) => printReport((await impl()).runsListCommand(), opts.json));
     cmd
       .command('show')
       .description('Show a run: status, every step with its latest state, the plan waiting for approval, journal chain check')
       .argument('<run>', 'run id')
       .option('--json', 'machine-readable output')
-      .action(async (id: string, opts: { json?: boolean }) => print((await impl()).runsShowCommand(id), opts.json));
+      .action(async (id: string, opts: { json?: boolean }) => printReport((await impl()).runsShowCommand(id), opts.json));
   },
 };
 export default spec;

@@ -111,7 +111,7 @@ export const recreateDevice = defineActivity({
     const now = await enroller.describe(oldDevice, plan.data.method);
     if (JSON.stringify(now.summary) !== JSON.stringify(plan.data.handover ?? null))
       throw new PlanStaleError('the rebuild settings changed since this step was planned and approved', {
-        hint: `now: ${now.summary.join(' ')}. The engine re-plans and asks for approval again.`,
+        hint: `Approved: ${(plan.data.handover ?? ['(nothing recorded)']).join('; ')}. Now: ${now.summary.join('; ')}. The step is planned again and needs a new approval.`,
       });
     if (now.blocked)
       throw new EnrolmentRefusedError(`no key was minted: ${now.blocked}`, { hint: 'Fix the cause (or choose another rebuild method with a new run), then resume.' });

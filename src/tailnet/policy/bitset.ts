@@ -7,18 +7,11 @@ export function newBitset(size: number): Bitset {
 export function setBit(b: Bitset, i: number): void {
   b[i >>> 5] = (b[i >>> 5] as number) | (1 << (i & 31));
 }
-export function clearBit(b: Bitset, i: number): void {
-  b[i >>> 5] = (b[i >>> 5] as number) & ~(1 << (i & 31));
-}
 export function hasBit(b: Bitset, i: number): boolean {
   return (((b[i >>> 5] as number) >>> (i & 31)) & 1) === 1;
 }
 export function orInto(target: Bitset, src: Bitset): void {
   for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) | (src[i] as number);
-}
-export function isEmptyBitset(b: Bitset): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
 }
 export function bitsetEquals(a: Bitset, b: Bitset): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -139,10 +139,3 @@ export function subtractCapabilityUnion(a: CapabilityUnion, b: CapabilityUnion):
   }
   return out;
 }
-
-export function capabilityAllows(u: CapabilityUnion, proto: number, port: number): boolean {
-  const ranges = u.get(proto);
-  if (!ranges) return false;
-  if (!hasPorts(proto)) return true;
-  return ranges.some((r) => r.lo <= port && port <= r.hi);
-}
