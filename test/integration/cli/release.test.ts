@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillLab } from '../../../src/drill/drill-lab.js';
 import { startConfiguredLab } from '../../support/lab-config.js';
@@ -28,6 +30,15 @@ describe('tailnet-ir release', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('Dry run: nothing was changed.');
     expect(web2().tags?.[0]).toMatch(/^tag:quarantine-/);
+
+    // A refused change is journaled as failed (runs show and the report say why), and can be retried.
+    lab.sim.faults.add({ kind: 'status', route: 'POST /api/v2/tailnet/*/acl', status: 403, times: 1 });
+    const refused = await runCli(['release', runId, '--config', configFile], { env });
+    expect(refused.code).not.toBe(0);
+    const show = await runCli(['runs', 'show', runId, '--json'], { env });
+    expect(show.stdout).toContain('manual-release');
+    const lines = readFileSync(join(env.TAILNET_IR_HOME!, 'runs', runId, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step?: string });
+    expect(lines.at(-1)).toMatchObject({ type: 'step-failed', step: 'manual-release' });
 
     const rel = await runCli(['release', runId, '--config', configFile], { env });
     expect(rel.code, rel.stderr).toBe(0);
